@@ -1,0 +1,153 @@
+"""Settings: one typed object, read from ``PLANDECK_*`` environment variables and ``.env``.
+
+Sections are their own ``BaseSettings`` classes so that their variables keep flat,
+readable names (``PLANDECK_DATABASE_URL``, ``PLANDECK_DATABASE_POOL_SIZE``).
+"""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_SECRET_KEY = "change-me-plandeck-development-secret"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """Settings that plandeck refuses to start with; the message says what to fix."""
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_DIALECT_ALIASES = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
+
+
+def to_async_url(raw: str) -> URL:
+    """Map a plain ``sqlite:///path`` or ``postgresql://user@host/db`` URL to our async driver.
+
+    Users never name a driver; one they do name is replaced by ours, since plandeck
+    only runs on aiosqlite and asyncpg.
+    """
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL: {raw!r}") from exc
+    dialect = _DIALECT_ALIASES.get(url.drivername.split("+", 1)[0])
+    if dialect is None:
+        raise ValueError(
+            f"unsupported database {url.drivername!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"
+        )
+    url = url.set(drivername=_ASYNC_DRIVERS[dialect])
+    if dialect == "postgresql" and "sslmode" in url.query:
+        # asyncpg spells libpq's sslmode as ssl.
+        query = dict(url.query)
+        query["ssl"] = query.pop("sslmode")
+        url = url.set(query=query)
+    return url
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _config("PLANDECK_DATABASE_")
+
+    url: str | None = Field(
+        default=None,
+        description="sqlite:///PATH or postgresql://USER@HOST/DB; default: SQLite in the data directory.",
+    )
+    echo: bool = False
+    pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    max_overflow: Annotated[int, Field(ge=0, le=200)] = 10
+    pool_timeout: Annotated[float, Field(gt=0)] = 30.0
+    sqlite_busy_timeout_ms: Annotated[int, Field(ge=0)] = 10_000
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        to_async_url(value)  # raises ValueError with a readable message
+        return value.strip()
+
+
+class Settings(BaseSettings):
+    model_config = _config("PLANDECK_")
+
+    environment: Environment = Environment.DEVELOPMENT
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    data_dir: Path = Path("data")
+    base_url: str = "http://127.0.0.1:8000"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    redis_url: str | None = None
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _empty_redis_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _production_needs_a_real_secret(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            key = self.secret_key.get_secret_value()
+            if not key or key == DEFAULT_SECRET_KEY:
+                raise ValueError(
+                    "PLANDECK_SECRET_KEY must be set to a random value in production "
+                    '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+                )
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    f"PLANDECK_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production"
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def database_url(self) -> URL:
+        """The async SQLAlchemy URL; the embedded SQLite file when none is configured."""
+        if self.database.url:
+            return to_async_url(self.database.url)
+        return to_async_url(f"sqlite:///{(self.data_dir / 'plandeck.sqlite3').resolve()}")
+
+
+def load_settings() -> Settings:
+    """Build settings, turning pydantic's report into one readable ConfigurationError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
