@@ -36,7 +36,11 @@ def _config(prefix: str) -> SettingsConfigDict:
 
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-_DIALECT_ALIASES = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
+_DIALECT_ALIASES = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+}
 
 
 def to_async_url(raw: str) -> URL:

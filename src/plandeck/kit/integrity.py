@@ -8,7 +8,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from plandeck.errors import Conflict, InvalidInput, NotFound, PlandeckError, ServiceUnavailable
+from plandeck.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PlandeckError,
+    ServiceUnavailable,
+)
 
 # Readable messages for the constraints a user can run into; names follow the naming
 # convention in models/base.py, so they are the same on SQLite and PostgreSQL.
@@ -52,11 +58,17 @@ def translate_db_error(exc: DBAPIError) -> PlandeckError:
     if isinstance(exc, IntegrityError):
         name = _constraint_name(exc) or ""
         if name.startswith("uq_") or _is_kind(exc, "unique"):
-            return Conflict(_CONSTRAINT_MESSAGES.get(name, "this would duplicate an existing record"), constraint=name)
+            return Conflict(
+                _CONSTRAINT_MESSAGES.get(name, "this would duplicate an existing record"),
+                constraint=name,
+            )
         if name.startswith("fk_") or _is_kind(exc, "foreign key"):
             return NotFound("a referenced record does not exist", constraint=name)
         if name.startswith("ck_") or _is_kind(exc, "check constraint", "checkviolation"):
-            return InvalidInput(f"a value breaks the rule {name or 'of a check constraint'}", constraint=name)
+            return InvalidInput(
+                f"a value breaks the rule {name or 'of a check constraint'}",
+                constraint=name,
+            )
         if _is_kind(exc, "not null", "notnull"):
             return InvalidInput("a required value is missing")
         return Conflict("the change conflicts with existing data")
@@ -73,8 +85,6 @@ async def flush(session: AsyncSession) -> None:
     try:
         await session.flush()
     except StaleDataError as exc:
-        raise Conflict(
-            "the record was changed by someone else; reload and try again"
-        ) from exc
+        raise Conflict("the record was changed by someone else; reload and try again") from exc
     except (IntegrityError, OperationalError) as exc:
         raise translate_db_error(exc) from exc

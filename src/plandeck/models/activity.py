@@ -23,9 +23,7 @@ class ActivityEvent(IdMixin, Base):
         Index("ix_activity_events_entity_type_entity_id", "entity_type", "entity_id"),
     )
 
-    project_id: Mapped[int | None] = mapped_column(
-        ForeignKey("projects.id", ondelete="SET NULL")
-    )
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"))
     actor_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -37,4 +37,3 @@ class Phase(IdMixin, TimestampMixin, SoftDeleteMixin, VersionedMixin, Base):
     # Anything of the plan document that has no column of its own, kept verbatim.
     notes: Mapped[str] = mapped_column(Text, default="")
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
-

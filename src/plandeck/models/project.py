@@ -3,7 +3,13 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plandeck.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, enum_column
+from plandeck.models.base import (
+    Base,
+    IdMixin,
+    TimestampMixin,
+    VersionedMixin,
+    enum_column,
+)
 from plandeck.models.enums import Role
 from plandeck.models.user import User
 

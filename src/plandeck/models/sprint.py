@@ -24,7 +24,8 @@ class Sprint(IdMixin, TimestampMixin, SoftDeleteMixin, VersionedMixin, Base):
         UniqueConstraint("project_id", "number"),
         CheckConstraint("number >= 0", name="number_nonnegative"),
         CheckConstraint(
-            "starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="dates_ordered"
+            "starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on",
+            name="dates_ordered",
         ),
     )
 

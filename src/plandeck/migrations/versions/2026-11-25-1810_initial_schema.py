@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 from sqlalchemy.dialects import postgresql
 
 revision: str = "a0959b143b7f"
@@ -51,9 +50,7 @@ def upgrade() -> None:
         sa.Column("locale", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "email = lower(email)", name=op.f("ck_users_email_lowercase")
-        ),
+        sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lowercase")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -154,9 +151,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
-    op.create_index(
-        op.f("ix_api_tokens_user_id"), "api_tokens", ["user_id"], unique=False
-    )
+    op.create_index(op.f("ix_api_tokens_user_id"), "api_tokens", ["user_id"], unique=False)
     op.create_table(
         "memberships",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -194,9 +189,7 @@ def upgrade() -> None:
             "project_id", "user_id", name=op.f("uq_memberships_project_id_user_id")
         ),
     )
-    op.create_index(
-        op.f("ix_memberships_user_id"), "memberships", ["user_id"], unique=False
-    )
+    op.create_index(op.f("ix_memberships_user_id"), "memberships", ["user_id"], unique=False)
     op.create_table(
         "phases",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -232,9 +225,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_phases")),
-        sa.UniqueConstraint(
-            "project_id", "number", name=op.f("uq_phases_project_id_number")
-        ),
+        sa.UniqueConstraint("project_id", "number", name=op.f("uq_phases_project_id_number")),
     )
     op.create_table(
         "sprints",
@@ -282,9 +273,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sprints")),
-        sa.UniqueConstraint(
-            "project_id", "number", name=op.f("uq_sprints_project_id_number")
-        ),
+        sa.UniqueConstraint("project_id", "number", name=op.f("uq_sprints_project_id_number")),
     )
     op.create_index(op.f("ix_sprints_phase_id"), "sprints", ["phase_id"], unique=False)
     op.create_table(
@@ -341,9 +330,7 @@ def upgrade() -> None:
         ),
         sa.Column(
             "rank",
-            sa.String(length=64).with_variant(
-                sa.String(length=64, collation="C"), "postgresql"
-            ),
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
@@ -387,13 +374,9 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_stories")),
-        sa.UniqueConstraint(
-            "project_id", "key", name=op.f("uq_stories_project_id_key")
-        ),
+        sa.UniqueConstraint("project_id", "key", name=op.f("uq_stories_project_id_key")),
     )
-    op.create_index(
-        op.f("ix_stories_assignee_id"), "stories", ["assignee_id"], unique=False
-    )
+    op.create_index(op.f("ix_stories_assignee_id"), "stories", ["assignee_id"], unique=False)
     op.create_index(op.f("ix_stories_phase_id"), "stories", ["phase_id"], unique=False)
     op.create_index(
         "ix_stories_project_id_sprint_id_rank",
@@ -407,9 +390,7 @@ def upgrade() -> None:
         ["project_id", "status"],
         unique=False,
     )
-    op.create_index(
-        op.f("ix_stories_sprint_id"), "stories", ["sprint_id"], unique=False
-    )
+    op.create_index(op.f("ix_stories_sprint_id"), "stories", ["sprint_id"], unique=False)
     op.create_table(
         "comments",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -419,9 +400,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "length(body) >= 1", name=op.f("ck_comments_body_not_empty")
-        ),
+        sa.CheckConstraint("length(body) >= 1", name=op.f("ck_comments_body_not_empty")),
         sa.ForeignKeyConstraint(
             ["author_id"],
             ["users.id"],
@@ -470,9 +449,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
     )
     op.create_index(op.f("ix_tasks_parent_id"), "tasks", ["parent_id"], unique=False)
-    op.create_index(
-        "ix_tasks_story_id_position", "tasks", ["story_id", "position"], unique=False
-    )
+    op.create_index("ix_tasks_story_id_position", "tasks", ["story_id", "position"], unique=False)
 
 
 def downgrade() -> None:
@@ -494,12 +471,8 @@ def downgrade() -> None:
     op.drop_table("memberships")
     op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
     op.drop_table("api_tokens")
-    op.drop_index(
-        "ix_activity_events_project_id_created_at", table_name="activity_events"
-    )
-    op.drop_index(
-        "ix_activity_events_entity_type_entity_id", table_name="activity_events"
-    )
+    op.drop_index("ix_activity_events_project_id_created_at", table_name="activity_events")
+    op.drop_index("ix_activity_events_entity_type_entity_id", table_name="activity_events")
     op.drop_index(op.f("ix_activity_events_actor_id"), table_name="activity_events")
     op.drop_table("activity_events")
     op.drop_table("users")

@@ -1,0 +1,88 @@
+"""Phases (or epics). Trashing a phase trashes its sprints and stories with it; restoring brings back the same set."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plandeck.auth.roles import require_role
+from plandeck.models import EntityType, Phase, Project, Role, Sprint, Story, User
+from plandeck.plans.base import ProjectChildService, ensure_free
+from plandeck.plans.schemas import PhaseCreate, PhaseUpdate
+
+
+class PhaseService(ProjectChildService[Phase]):
+    model = Phase
+    entity_type = EntityType.PHASE
+    edit_role = Role.ADMIN
+    fields = ("number", "title", "status", "goals", "description", "notes", "meta")
+    order_by = ("number",)
+
+    async def _number_free(self, session: AsyncSession, project: Project, number: int) -> None:
+        taken = await session.scalar(
+            select(Phase.id).where(Phase.project_id == project.id, Phase.number == number)
+        )
+        ensure_free(
+            taken,
+            f"{project.key} already has a phase {number} (perhaps in the trash)",
+            "number",
+        )
+
+    async def create(
+        self, session: AsyncSession, actor: User, project: Project, data: PhaseCreate
+    ) -> Phase:
+        await require_role(session, actor, project, self.edit_role)
+        await self._number_free(session, project, data.number)
+        return await self._created(
+            session, actor, Phase(project_id=project.id, **data.model_dump())
+        )
+
+    async def update(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        phase_id: int,
+        data: PhaseUpdate,
+    ) -> Phase:
+        return await self.update_fields(session, actor, project, phase_id, data)
+
+    async def _validate_changes(
+        self,
+        session: AsyncSession,
+        project: Project,
+        obj: Phase,
+        changes: dict[str, Any],
+    ) -> dict[str, Any]:
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "number" in changes and changes["number"] != obj.number:
+            await self._number_free(session, project, changes["number"])
+        return changes
+
+    async def _on_delete(self, session: AsyncSession, actor: User, obj: Phase) -> dict[str, Any]:
+        # The same timestamp marks what went to the trash together, so restore can find it.
+        for model in (Sprint, Story):
+            await session.execute(
+                update(model)
+                .where(model.phase_id == obj.id, model.deleted_at.is_(None))
+                .values(deleted_at=obj.deleted_at, version=model.version + 1)
+                .execution_options(synchronize_session="fetch")
+            )
+        return {}
+
+    async def _on_restore(
+        self, session: AsyncSession, actor: User, obj: Phase, deleted_at: datetime
+    ) -> None:
+        for model in (Sprint, Story):
+            await session.execute(
+                update(model)
+                .where(model.phase_id == obj.id, model.deleted_at == deleted_at)
+                .values(deleted_at=None, version=model.version + 1)
+                .execution_options(synchronize_session="fetch")
+            )
+
+
+phase_service = PhaseService()

@@ -1,0 +1,286 @@
+"""Input and output schemas of the plans domain: ``Story``, ``StoryCreate``, ``StoryUpdate``..."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, model_validator
+
+from plandeck.kit.schemas import InputSchema, NonEmptyStr, Schema
+from plandeck.models import (
+    ActivityAction,
+    EntityType,
+    MoSCoW,
+    PhaseStatus,
+    Priority,
+    Role,
+    SprintStatus,
+    StoryStatus,
+)
+
+ProjectKey = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+    ),
+]
+StoryKey = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^\S+$"),
+]
+Points = Annotated[int, Field(ge=0, le=1000)]
+ExpectedVersion = Annotated[int, Field(ge=1, description="The version the caller last read.")]
+
+
+# Projects and members
+
+
+class ProjectCreate(InputSchema):
+    key: ProjectKey
+    name: Annotated[NonEmptyStr, Field(max_length=200)]
+    description: str = ""
+    timezone: str = "UTC"
+
+
+class ProjectUpdate(InputSchema):
+    name: Annotated[NonEmptyStr, Field(max_length=200)] | None = None
+    description: str | None = None
+    timezone: str | None = None
+    version: ExpectedVersion | None = None
+
+
+class Project(Schema):
+    id: int
+    key: str
+    name: str
+    description: str
+    timezone: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class MembershipCreate(InputSchema):
+    user_id: int
+    role: Role = Role.MEMBER
+
+
+class MembershipUpdate(InputSchema):
+    role: Role
+
+
+class Membership(Schema):
+    id: int
+    project_id: int
+    user_id: int
+    role: Role
+    created_at: datetime
+
+
+# Phases and sprints
+
+
+class PhaseCreate(InputSchema):
+    number: Annotated[int, Field(ge=0)]
+    title: Annotated[NonEmptyStr, Field(max_length=300)]
+    status: PhaseStatus = PhaseStatus.PLANNING
+    goals: list[str] = Field(default_factory=list)
+    description: str = ""
+    notes: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class PhaseUpdate(InputSchema):
+    number: Annotated[int, Field(ge=0)] | None = None
+    title: Annotated[NonEmptyStr, Field(max_length=300)] | None = None
+    status: PhaseStatus | None = None
+    goals: list[str] | None = None
+    description: str | None = None
+    notes: str | None = None
+    meta: dict[str, Any] | None = None
+    version: ExpectedVersion | None = None
+
+
+class Phase(Schema):
+    id: int
+    project_id: int
+    number: int
+    title: str
+    status: PhaseStatus
+    goals: list[str]
+    description: str
+    notes: str
+    meta: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class _SprintDates(InputSchema):
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> _SprintDates:
+        if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
+            raise ValueError("starts_on must not be after ends_on")
+        return self
+
+
+class SprintCreate(_SprintDates):
+    number: Annotated[int, Field(ge=0)]
+    name: Annotated[NonEmptyStr, Field(max_length=300)]
+    phase_id: int | None = None
+    goal: str = ""
+    status: SprintStatus = SprintStatus.PLANNED
+    weeks: Annotated[str, Field(max_length=32)] | None = None
+
+
+class SprintUpdate(_SprintDates):
+    number: Annotated[int, Field(ge=0)] | None = None
+    name: Annotated[NonEmptyStr, Field(max_length=300)] | None = None
+    phase_id: int | None = None
+    goal: str | None = None
+    status: SprintStatus | None = None
+    weeks: Annotated[str, Field(max_length=32)] | None = None
+    version: ExpectedVersion | None = None
+
+
+class Sprint(Schema):
+    id: int
+    project_id: int
+    phase_id: int | None
+    number: int
+    name: str
+    goal: str
+    status: SprintStatus
+    weeks: str | None
+    starts_on: date | None
+    ends_on: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+# Stories, tasks, comments
+
+
+class StoryCreate(InputSchema):
+    title: Annotated[NonEmptyStr, Field(max_length=500)]
+    key: StoryKey | None = Field(default=None, description="Generated when omitted.")
+    description: str = ""
+    notes: str = ""
+    points: Points | None = None
+    priority: Priority = Priority.MEDIUM
+    status: StoryStatus = StoryStatus.DRAFT
+    moscow: MoSCoW | None = None
+    phase_id: int | None = None
+    sprint_id: int | None = None
+    assignee_id: int | None = None
+
+
+class StoryUpdate(InputSchema):
+    title: Annotated[NonEmptyStr, Field(max_length=500)] | None = None
+    key: StoryKey | None = None
+    description: str | None = None
+    notes: str | None = None
+    points: Points | None = None
+    priority: Priority | None = None
+    status: StoryStatus | None = None
+    moscow: MoSCoW | None = None
+    phase_id: int | None = None
+    sprint_id: int | None = None
+    assignee_id: int | None = None
+    version: ExpectedVersion | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> StoryUpdate:
+        for name in ("title", "key", "description", "notes", "priority", "status"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class Story(Schema):
+    id: int
+    project_id: int
+    key: str
+    title: str
+    description: str
+    notes: str
+    points: int | None
+    priority: Priority
+    status: StoryStatus
+    moscow: MoSCoW | None
+    phase_id: int | None
+    sprint_id: int | None
+    assignee_id: int | None
+    reporter_id: int | None
+    rank: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class TaskCreate(InputSchema):
+    text: NonEmptyStr
+    done: bool = False
+    position: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="Appended at the end when omitted."
+    )
+    parent_id: int | None = None
+
+
+class TaskUpdate(InputSchema):
+    text: NonEmptyStr | None = None
+    done: bool | None = None
+    position: Annotated[int, Field(ge=0)] | None = None
+
+
+class Task(Schema):
+    id: int
+    story_id: int
+    parent_id: int | None
+    text: str
+    done: bool
+    position: int
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class CommentCreate(InputSchema):
+    body: Annotated[NonEmptyStr, Field(max_length=20_000)]
+
+
+class CommentUpdate(InputSchema):
+    body: Annotated[NonEmptyStr, Field(max_length=20_000)]
+
+
+class Comment(Schema):
+    id: int
+    story_id: int
+    author_id: int | None
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class ActivityEvent(Schema):
+    id: int
+    project_id: int | None
+    actor_id: int | None
+    entity_type: EntityType
+    entity_id: int
+    action: ActivityAction
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: datetime
