@@ -144,11 +144,12 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
+        prefix = "PLANDECK_DATABASE_" if exc.title == DatabaseSettings.__name__ else "PLANDECK_"
         problems = []
         for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"])
+            where = prefix + "_".join(str(part) for part in error["loc"]).upper()
             message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
+            problems.append(message if "PLANDECK_" in message else f"{where}: {message}")
         raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None
 
 
