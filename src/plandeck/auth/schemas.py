@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import AwareDatetime, EmailStr, Field, field_validator
 
 from plandeck.kit.schemas import InputSchema, NonEmptyStr, Schema
 from plandeck.models import TokenScope
@@ -39,7 +39,8 @@ class User(Schema):
 class ApiTokenCreate(InputSchema):
     name: Annotated[NonEmptyStr, Field(max_length=200)]
     scopes: list[TokenScope] = Field(default_factory=lambda: [TokenScope.READ])
-    expires_at: datetime | None = None
+    # A naive time cannot be compared with now or stored (UTCDateTime refuses it).
+    expires_at: AwareDatetime | None = None
 
 
 class ApiToken(Schema):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from plandeck.auth.passwords import (
     check_password_policy,
@@ -123,15 +124,18 @@ class UserService:
     async def delete(self, session: AsyncSession, actor: User, user: User) -> None:
         """Removes the account and its memberships; stories it was assigned stay, unassigned."""
         self._check_self_or_superuser(actor, user)
+        owners = aliased(Membership)
         sole_owner_of = (
             await session.scalars(
                 select(Project.key)
                 .join(Membership, Membership.project_id == Project.id)
                 .where(Membership.user_id == user.id, Membership.role == Role.OWNER)
                 .where(
+                    # An alias: the outer query's memberships would otherwise be correlated
+                    # away, leaving the count with no FROM clause.
                     select(func.count())
-                    .select_from(Membership)
-                    .where(Membership.project_id == Project.id, Membership.role == Role.OWNER)
+                    .select_from(owners)
+                    .where(owners.project_id == Project.id, owners.role == Role.OWNER)
                     .scalar_subquery()
                     == 1
                 )

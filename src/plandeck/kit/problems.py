@@ -6,13 +6,28 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plandeck.errors import PlandeckError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://plandeck.dev/problems/"
+
+
+def _wants_html(request: Request) -> bool:
+    """Pages get an error page; the API and programs get problem+json."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    from plandeck.web.routes import templates
+
+    return templates.TemplateResponse(
+        request, "error.html", {"title": title, "detail": detail}, status_code=status
+    )
 
 
 def problem_response(
@@ -37,8 +52,10 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PlandeckError)
+    if _wants_html(request):
+        return _error_page(request, exc.status_code, exc.title, exc.detail)
     return problem_response(
         exc.status_code,
         exc.title,
@@ -66,8 +83,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if _wants_html(request) and not exc.headers:
+        title = _TITLES.get(exc.status_code, "Error")
+        return _error_page(request, exc.status_code, title, str(exc.detail))
     return problem_response(
         exc.status_code,
         _TITLES.get(exc.status_code, "Error"),
@@ -78,9 +98,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, _exc: Exception) -> Response:
     # Starlette re-raises the error after this response, so its traceback reaches the
     # server log; the client learns nothing internal.
+    if _wants_html(request):
+        return _error_page(
+            request, 500, "Something went wrong", "The request changed nothing; try again."
+        )
     return problem_response(
         500,
         "Internal error",

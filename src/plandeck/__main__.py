@@ -1,0 +1,3 @@
+from plandeck.cli.main import main
+
+main()

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.databases import KINDS, POSTGRES_ADMIN_URL, TestDatabase, postgres_reachable
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+async def _postgres_checked() -> None:
+    if "postgresql" in KINDS and (reason := await postgres_reachable()):
+        # CI must fail, not skip, when PostgreSQL is missing.
+        pytest.fail(
+            f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL} ({reason}). Start it, point "
+            "PLANDECK_TEST_POSTGRES_URL at one, or set PLANDECK_TEST_DATABASES=sqlite locally.",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session", params=KINDS)
+async def database(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _postgres_checked: None,
+) -> AsyncIterator[TestDatabase]:
+    """A migrated database of each kind, shared by the run; tests roll back what they write."""
+    db = await TestDatabase.create(request.param, tmp_path_factory.mktemp("db"))
+    yield db
+    await db.drop()
+
+
+@pytest.fixture
+async def fresh_database(database: TestDatabase, tmp_path: Path) -> AsyncIterator[TestDatabase]:
+    """A migrated database of its own, for tests whose transactions really commit."""
+    db = await database.copy(tmp_path)
+    yield db
+    await db.engine.dispose()
+
+
+@pytest.fixture
+async def session(database: TestDatabase) -> AsyncIterator[AsyncSession]:
+    """A session inside an outer transaction that is rolled back after the test.
+
+    Commits inside the test only release savepoints, so no test sees another's rows.
+    """
+    async with database.engine.connect() as conn:
+        outer = await conn.begin()
+        session = AsyncSession(
+            bind=conn,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+            autoflush=False,
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()

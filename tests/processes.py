@@ -1,0 +1,104 @@
+"""Running plandeck as a user does: as separate processes, a real server on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+PLANDECK = str(Path(sys.executable).with_name("plandeck"))
+
+
+def env_for(database_url: str | None, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANDECK_")}
+    env["PLANDECK_DATA_DIR"] = str(data_dir)
+    if database_url:
+        env["PLANDECK_DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str,
+    env: Mapping[str, str],
+    cwd: Path,
+    input_text: str | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PLANDECK, *args],
+        env=dict(env),
+        cwd=cwd,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_http(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"server exited with {process.returncode}:\n{output}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def running(
+    args: list[str], *, env: Mapping[str, str], cwd: Path, ready_url: str
+) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        args,
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for_http(ready_url, process)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+@contextmanager
+def plandeck_server(*, env: Mapping[str, str], cwd: Path) -> Iterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        [PLANDECK, "serve", "--port", str(port)], env=env, cwd=cwd, ready_url=base + "/healthz"
+    ):
+        yield base
