@@ -10,13 +10,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from plandeck import __version__, migrate
+from plandeck import __version__
 from plandeck.config import ConfigurationError, Settings, get_settings
-from plandeck.db import create_engine, create_sessionmaker, unit_of_work
 from plandeck.errors import PlandeckError
-from plandeck.kit.integrity import translate_db_error
+
+# The database stack (SQLAlchemy, Alembic, the models) is imported by the commands that use
+# it, so that `plandeck --version` and `--help` answer at once.
 
 T = TypeVar("T")
 
@@ -63,6 +63,9 @@ def _settings() -> Settings:
 async def _with_database(
     settings: Settings, action: Callable[[Any], Awaitable[T]], *, migrate_first: bool = False
 ) -> T:
+    from plandeck import migrate
+    from plandeck.db import create_engine
+
     engine = create_engine(settings.database_url, settings)
     try:
         if migrate_first:
@@ -89,6 +92,8 @@ def migrate_command(
     _ensure_data_dir(settings)
 
     async def action(engine: Any) -> str | None:
+        from plandeck import migrate
+
         await migrate.upgrade(engine, revision)
         return await migrate.current_revision(engine)
 
@@ -104,6 +109,8 @@ def downgrade(
     settings = _settings()
 
     async def action(engine: Any) -> str | None:
+        from plandeck import migrate
+
         await migrate.downgrade(engine, revision)
         return await migrate.current_revision(engine)
 
@@ -142,6 +149,8 @@ async def _noop(_engine: Any) -> None:
 
 
 async def _require_head(engine: Any) -> None:
+    from plandeck import migrate
+
     current = await migrate.current_revision(engine)
     if current != migrate.head_revision():
         raise CommandError(
@@ -159,6 +168,8 @@ def demo() -> None:
     _ensure_data_dir(settings)
 
     async def action(engine: Any) -> tuple[str, bool]:
+        from plandeck.db import create_sessionmaker, unit_of_work
+
         async with unit_of_work(create_sessionmaker(engine)) as session:
             result = await load_demo(session)
             return result.project.key, result.created
@@ -199,6 +210,8 @@ def user_create(
     _ensure_data_dir(settings)
 
     async def action(engine: Any) -> int:
+        from plandeck.db import create_sessionmaker, unit_of_work
+
         async with unit_of_work(create_sessionmaker(engine)) as session:
             user = await user_service.create(session, data)
             user.is_superuser = superuser
@@ -218,6 +231,8 @@ def user_list() -> None:
     settings = _settings()
 
     async def action(engine: Any) -> list[tuple[int, str, str, bool]]:
+        from plandeck.db import create_sessionmaker, unit_of_work
+
         async with unit_of_work(create_sessionmaker(engine), read_only=True) as session:
             users = await user_service.list_all(session)
             return [(u.id, u.email, u.name, u.is_active) for u in users]
@@ -248,6 +263,10 @@ def _first_line(value: object) -> str:
 
 
 def _report(exc: BaseException) -> int:
+    from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
+    from plandeck.kit.integrity import translate_db_error
+
     if isinstance(exc, PlandeckError | CommandError | ConfigurationError):
         message = str(exc)
     elif isinstance(exc, IntegrityError):
