@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -81,7 +81,7 @@ async def unit_of_work(
         try:
             yield session
             await session.commit()
-        except (IntegrityError, OperationalError) as exc:
+        except DBAPIError as exc:
             await session.rollback()
             raise translate_db_error(exc) from exc
         except BaseException:

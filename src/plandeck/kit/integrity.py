@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -72,6 +72,8 @@ def translate_db_error(exc: DBAPIError) -> PlandeckError:
         if _is_kind(exc, "not null", "notnull"):
             return InvalidInput("a required value is missing")
         return Conflict("the change conflicts with existing data")
+    if isinstance(exc, DataError) or _is_kind(exc, "dataerror", "out of range"):
+        return InvalidInput("a value is out of range or of the wrong type for the database")
     if isinstance(exc, OperationalError) and _is_kind(exc, "database is locked", "busy"):
         return ServiceUnavailable("the database is busy; retry the request")
     return ServiceUnavailable("the database could not complete the request")
@@ -86,5 +88,5 @@ async def flush(session: AsyncSession) -> None:
         await session.flush()
     except StaleDataError as exc:
         raise Conflict("the record was changed by someone else; reload and try again") from exc
-    except (IntegrityError, OperationalError) as exc:
+    except DBAPIError as exc:
         raise translate_db_error(exc) from exc

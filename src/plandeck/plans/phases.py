@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
@@ -62,27 +62,37 @@ class PhaseService(ProjectChildService[Phase]):
             await self._number_free(session, project, changes["number"])
         return changes
 
+    async def _children(
+        self, session: AsyncSession, phase: Phase, deleted_at: datetime | None
+    ) -> list[Sprint | Story]:
+        # Loaded and changed through the ORM rather than by a bulk UPDATE: its synchronisation
+        # skips attributes an object has not loaded, so sprints and stories the session
+        # already held kept saying deleted_at=None. Each row's version still gets bumped.
+        children: list[Sprint | Story] = []
+        phase_sprints = select(Sprint.id).where(Sprint.phase_id == phase.id)
+        for model, belongs in (
+            (Sprint, Sprint.phase_id == phase.id),
+            # A story goes with its phase, and with its sprint when that sprint is the phase's
+            # (a story with no phase of its own would otherwise sit in a trashed sprint).
+            (Story, or_(Story.phase_id == phase.id, Story.sprint_id.in_(phase_sprints))),
+        ):
+            in_state = (
+                model.deleted_at.is_(None) if deleted_at is None else model.deleted_at == deleted_at
+            )
+            children.extend(await session.scalars(select(model).where(belongs, in_state)))
+        return children
+
     async def _on_delete(self, session: AsyncSession, actor: User, obj: Phase) -> dict[str, Any]:
         # The same timestamp marks what went to the trash together, so restore can find it.
-        for model in (Sprint, Story):
-            await session.execute(
-                update(model)
-                .where(model.phase_id == obj.id, model.deleted_at.is_(None))
-                .values(deleted_at=obj.deleted_at, version=model.version + 1)
-                .execution_options(synchronize_session="fetch")
-            )
+        for child in await self._children(session, obj, None):
+            child.deleted_at = obj.deleted_at
         return {}
 
     async def _on_restore(
         self, session: AsyncSession, actor: User, obj: Phase, deleted_at: datetime
     ) -> None:
-        for model in (Sprint, Story):
-            await session.execute(
-                update(model)
-                .where(model.phase_id == obj.id, model.deleted_at == deleted_at)
-                .values(deleted_at=None, version=model.version + 1)
-                .execution_options(synchronize_session="fetch")
-            )
+        for child in await self._children(session, obj, deleted_at):
+            child.deleted_at = None
 
 
 phase_service = PhaseService()

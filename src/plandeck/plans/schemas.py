@@ -32,8 +32,15 @@ StoryKey = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^\S+$"),
 ]
+# Integers the database stores as 32-bit INTEGER: bounded here, so an oversized value is a
+# clear validation error instead of a driver error on PostgreSQL.
+MAX_INT = 2_147_483_647
+RefId = Annotated[int, Field(ge=1, le=MAX_INT)]
+Number = Annotated[int, Field(ge=0, le=MAX_INT)]
 Points = Annotated[int, Field(ge=0, le=1000)]
-ExpectedVersion = Annotated[int, Field(ge=1, description="The version the caller last read.")]
+ExpectedVersion = Annotated[
+    int, Field(ge=1, le=MAX_INT, description="The version the caller last read.")
+]
 
 
 # Projects and members
@@ -65,7 +72,7 @@ class Project(Schema):
 
 
 class MembershipCreate(InputSchema):
-    user_id: int
+    user_id: RefId
     role: Role = Role.MEMBER
 
 
@@ -85,7 +92,7 @@ class Membership(Schema):
 
 
 class PhaseCreate(InputSchema):
-    number: Annotated[int, Field(ge=0)]
+    number: Number
     title: Annotated[NonEmptyStr, Field(max_length=300)]
     status: PhaseStatus = PhaseStatus.PLANNING
     goals: list[str] = Field(default_factory=list)
@@ -95,7 +102,7 @@ class PhaseCreate(InputSchema):
 
 
 class PhaseUpdate(InputSchema):
-    number: Annotated[int, Field(ge=0)] | None = None
+    number: Number | None = None
     title: Annotated[NonEmptyStr, Field(max_length=300)] | None = None
     status: PhaseStatus | None = None
     goals: list[str] | None = None
@@ -133,18 +140,18 @@ class _SprintDates(InputSchema):
 
 
 class SprintCreate(_SprintDates):
-    number: Annotated[int, Field(ge=0)]
+    number: Number
     name: Annotated[NonEmptyStr, Field(max_length=300)]
-    phase_id: int | None = None
+    phase_id: RefId | None = None
     goal: str = ""
     status: SprintStatus = SprintStatus.PLANNED
     weeks: Annotated[str, Field(max_length=32)] | None = None
 
 
 class SprintUpdate(_SprintDates):
-    number: Annotated[int, Field(ge=0)] | None = None
+    number: Number | None = None
     name: Annotated[NonEmptyStr, Field(max_length=300)] | None = None
-    phase_id: int | None = None
+    phase_id: RefId | None = None
     goal: str | None = None
     status: SprintStatus | None = None
     weeks: Annotated[str, Field(max_length=32)] | None = None
@@ -180,9 +187,9 @@ class StoryCreate(InputSchema):
     priority: Priority = Priority.MEDIUM
     status: StoryStatus = StoryStatus.DRAFT
     moscow: MoSCoW | None = None
-    phase_id: int | None = None
-    sprint_id: int | None = None
-    assignee_id: int | None = None
+    phase_id: RefId | None = None
+    sprint_id: RefId | None = None
+    assignee_id: RefId | None = None
 
 
 class StoryUpdate(InputSchema):
@@ -194,9 +201,9 @@ class StoryUpdate(InputSchema):
     priority: Priority | None = None
     status: StoryStatus | None = None
     moscow: MoSCoW | None = None
-    phase_id: int | None = None
-    sprint_id: int | None = None
-    assignee_id: int | None = None
+    phase_id: RefId | None = None
+    sprint_id: RefId | None = None
+    assignee_id: RefId | None = None
     version: ExpectedVersion | None = None
 
     @model_validator(mode="after")
@@ -232,16 +239,14 @@ class Story(Schema):
 class TaskCreate(InputSchema):
     text: NonEmptyStr
     done: bool = False
-    position: Annotated[int, Field(ge=0)] | None = Field(
-        default=None, description="Appended at the end when omitted."
-    )
-    parent_id: int | None = None
+    position: Number | None = Field(default=None, description="Appended at the end when omitted.")
+    parent_id: RefId | None = None
 
 
 class TaskUpdate(InputSchema):
     text: NonEmptyStr | None = None
     done: bool | None = None
-    position: Annotated[int, Field(ge=0)] | None = None
+    position: Number | None = None
 
 
 class Task(Schema):

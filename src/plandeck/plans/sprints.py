@@ -123,7 +123,12 @@ class SprintService(ProjectChildService[Sprint]):
             .order_by(ActivityEvent.id.desc())
             .limit(1)
         )
-        moved = (event.after or {}).get("moved_to_backlog", []) if event else []
+        after = (event.after or {}) if event else {}
+        # Only the moves of the delete being undone: a sprint trashed with its phase moved
+        # nothing, and an older delete's list would pull back stories moved out by hand since.
+        if after.get("deleted_at") != deleted_at.isoformat():
+            return
+        moved = after.get("moved_to_backlog", [])
         if not moved:
             return
         stories = (

@@ -1,0 +1,491 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plandeck.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
+from plandeck.models import (
+    ActivityAction,
+    ActivityEvent,
+    EntityType,
+    Project,
+    Role,
+    Sprint,
+    SprintStatus,
+    Story,
+    User,
+)
+from plandeck.plans.phases import phase_service
+from plandeck.plans.schemas import SprintCreate, SprintUpdate, StoryUpdate
+from plandeck.plans.sprints import sprint_service
+from plandeck.plans.stories import story_service
+from tests.factories.accounts import make_user
+from tests.factories.plans import add_member, make_phase, make_project, make_sprint, make_story
+
+
+@pytest.fixture
+async def owner(session: AsyncSession) -> User:
+    return await make_user(session)
+
+
+@pytest.fixture
+async def project(session: AsyncSession, owner: User) -> Project:
+    return await make_project(session, owner, key="SP")
+
+
+async def _joined(session: AsyncSession, project: Project, role: Role) -> User:
+    user = await make_user(session)
+    await add_member(session, project, user, role)
+    return user
+
+
+async def _event_count(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(ActivityEvent)) or 0
+
+
+async def _moves(session: AsyncSession, story_ids: list[int]) -> list[tuple[int, object, object]]:
+    rows = (
+        await session.execute(
+            select(ActivityEvent.entity_id, ActivityEvent.before, ActivityEvent.after)
+            .where(
+                ActivityEvent.entity_type == EntityType.STORY,
+                ActivityEvent.action == ActivityAction.MOVED,
+                ActivityEvent.entity_id.in_(story_ids),
+            )
+            .order_by(ActivityEvent.id)
+        )
+    ).all()
+    return [(r.entity_id, r.before, r.after) for r in rows]
+
+
+async def _ids_in(
+    session: AsyncSession, owner: User, project: Project, sprint_id: int | None
+) -> list[int]:
+    return [s.id for s in await story_service.list_for_sprint(session, owner, project, sprint_id)]
+
+
+class TestCreateSprint:
+    async def test_admin_creates_with_fields_and_activity(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        phase = await make_phase(session, owner, project)
+        admin = await _joined(session, project, Role.ADMIN)
+        sprint = await sprint_service.create(
+            session,
+            admin,
+            project,
+            SprintCreate(
+                number=4,
+                name="Auth",
+                phase_id=phase.id,
+                weeks="7-8",
+                starts_on=date(2026, 3, 2),
+                ends_on=date(2026, 3, 13),
+            ),
+        )
+        assert (sprint.number, sprint.phase_id, sprint.status, sprint.weeks, sprint.version) == (
+            4,
+            phase.id,
+            SprintStatus.PLANNED,
+            "7-8",
+            1,
+        )
+        [event] = (
+            await session.scalars(
+                select(ActivityEvent).where(ActivityEvent.entity_type == EntityType.SPRINT)
+            )
+        ).all()
+        assert (event.action, event.actor_id, event.entity_id) == (
+            ActivityAction.CREATED,
+            admin.id,
+            sprint.id,
+        )
+        assert event.after is not None
+        assert (event.after["starts_on"], event.after["ends_on"]) == ("2026-03-02", "2026-03-13")
+
+    async def test_member_cannot_create(self, session: AsyncSession, project: Project) -> None:
+        member = await _joined(session, project, Role.MEMBER)
+        with pytest.raises(Forbidden, match="you are a member"):
+            await make_sprint(session, member, project)
+
+    async def test_non_member_gets_not_found(self, session: AsyncSession, project: Project) -> None:
+        with pytest.raises(NotFound):
+            await make_sprint(session, await make_user(session), project)
+
+    async def test_duplicate_number_is_a_conflict(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await make_sprint(session, owner, project, number=2)
+        events = await _event_count(session)
+        with pytest.raises(Conflict, match="SP already has a sprint 2"):
+            await make_sprint(session, owner, project, number=2)
+        assert await _event_count(session) == events
+
+    async def test_number_of_a_trashed_sprint_is_a_conflict(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        trashed = await make_sprint(session, owner, project, number=2)
+        await sprint_service.delete(session, owner, project, trashed.id)
+        with pytest.raises(Conflict, match="perhaps in the trash"):
+            await make_sprint(session, owner, project, number=2)
+
+    async def test_unknown_phase_is_invalid_input(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        with pytest.raises(InvalidInput, match="phase_id: no phase 999999 in project SP"):
+            await make_sprint(session, owner, project, phase_id=999_999)
+
+    async def test_trashed_phase_is_invalid_input(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        phase = await make_phase(session, owner, project)
+        await phase_service.delete(session, owner, project, phase.id)
+        with pytest.raises(InvalidInput, match="phase_id"):
+            await make_sprint(session, owner, project, phase_id=phase.id)
+
+    async def test_phase_of_another_project_is_invalid_input(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        foreign = await make_phase(session, owner, await make_project(session, owner))
+        with pytest.raises(InvalidInput, match="phase_id"):
+            await make_sprint(session, owner, project, phase_id=foreign.id)
+
+    async def test_end_before_start_refused_by_schema(self) -> None:
+        with pytest.raises(ValueError, match="starts_on must not be after ends_on"):
+            SprintCreate(number=1, name="x", starts_on=date(2026, 3, 13), ends_on=date(2026, 3, 2))
+
+    async def test_single_day_sprint_is_fine(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        day = date(2026, 3, 2)
+        sprint = await make_sprint(session, owner, project, starts_on=day, ends_on=day)
+        assert (sprint.starts_on, sprint.ends_on) == (day, day)
+
+
+class TestReadSprints:
+    async def test_lists_live_sprints_by_number_and_the_trash_apart(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        second = await make_sprint(session, owner, project, number=2)
+        first = await make_sprint(session, owner, project, number=1)
+        trashed = await make_sprint(session, owner, project, number=3)
+        await sprint_service.delete(session, owner, project, trashed.id)
+        viewer = await _joined(session, project, Role.VIEWER)
+        assert [s.id for s in await sprint_service.list_in(session, viewer, project)] == [
+            first.id,
+            second.id,
+        ]
+        assert [
+            s.id for s in await sprint_service.list_in(session, viewer, project, in_trash=True)
+        ] == [trashed.id]
+        assert (await sprint_service.get(session, viewer, project, first.id)).number == 1
+
+    async def test_sprint_of_another_project_is_not_found(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        foreign = await make_sprint(session, owner, await make_project(session, owner))
+        with pytest.raises(NotFound, match=f"sprint {foreign.id} not found in project SP"):
+            await sprint_service.get(session, owner, project, foreign.id)
+
+
+class TestUpdateSprint:
+    async def test_update_bumps_version_and_records_diff(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, name="Old")
+        updated = await sprint_service.update(
+            session,
+            owner,
+            project,
+            sprint.id,
+            SprintUpdate(
+                name="New", status=SprintStatus.ACTIVE, ends_on=date(2026, 4, 1), version=1
+            ),
+        )
+        assert (updated.name, updated.status, updated.ends_on, updated.version) == (
+            "New",
+            SprintStatus.ACTIVE,
+            date(2026, 4, 1),
+            2,
+        )
+        event = await session.scalar(
+            select(ActivityEvent).where(
+                ActivityEvent.entity_type == EntityType.SPRINT,
+                ActivityEvent.action == ActivityAction.UPDATED,
+            )
+        )
+        assert event is not None
+        assert (event.before, event.after) == (
+            {"name": "Old", "status": "planned", "ends_on": None},
+            {"name": "New", "status": "active", "ends_on": "2026-04-01"},
+        )
+
+    async def test_member_cannot_update(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, name="Kept")
+        member = await _joined(session, project, Role.MEMBER)
+        with pytest.raises(Forbidden):
+            await sprint_service.update(session, member, project, sprint.id, SprintUpdate(name="x"))
+        assert sprint.name == "Kept"
+
+    async def test_stale_version_changes_nothing(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, name="before")
+        await sprint_service.update(session, owner, project, sprint.id, SprintUpdate(name="first"))
+        events = await _event_count(session)
+        with pytest.raises(StaleVersion, match=r"sprint \d+ is at version 2, not 1"):
+            await sprint_service.update(
+                session, owner, project, sprint.id, SprintUpdate(name="second", version=1)
+            )
+        await session.refresh(sprint)
+        assert (sprint.name, sprint.version) == ("first", 2)
+        assert await _event_count(session) == events
+
+    async def test_end_before_the_existing_start_is_invalid_input(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, starts_on=date(2026, 3, 2))
+        with pytest.raises(InvalidInput, match="starts_on must not be after ends_on"):
+            await sprint_service.update(
+                session, owner, project, sprint.id, SprintUpdate(ends_on=date(2026, 3, 1))
+            )
+        await session.refresh(sprint)
+        assert (sprint.ends_on, sprint.version) == (None, 1)
+
+    async def test_start_after_the_existing_end_is_invalid_input(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, ends_on=date(2026, 3, 13))
+        with pytest.raises(InvalidInput, match="starts_on"):
+            await sprint_service.update(
+                session, owner, project, sprint.id, SprintUpdate(starts_on=date(2026, 3, 14))
+            )
+
+    async def test_moving_both_dates_together_is_checked_as_a_pair(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(
+            session, owner, project, starts_on=date(2026, 3, 2), ends_on=date(2026, 3, 13)
+        )
+        await sprint_service.update(
+            session,
+            owner,
+            project,
+            sprint.id,
+            SprintUpdate(starts_on=date(2026, 5, 4), ends_on=date(2026, 5, 15)),
+        )
+        assert (sprint.starts_on, sprint.ends_on) == (date(2026, 5, 4), date(2026, 5, 15))
+
+    async def test_null_name_is_invalid_input(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, name="Kept")
+        with pytest.raises(InvalidInput, match="name cannot be null"):
+            await sprint_service.update(session, owner, project, sprint.id, SprintUpdate(name=None))
+        assert sprint.name == "Kept"
+
+    async def test_renumbering_onto_a_taken_number_is_a_conflict(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        trashed = await make_sprint(session, owner, project, number=1)
+        await sprint_service.delete(session, owner, project, trashed.id)
+        sprint = await make_sprint(session, owner, project, number=2)
+        with pytest.raises(Conflict, match="already has a sprint 1"):
+            await sprint_service.update(session, owner, project, sprint.id, SprintUpdate(number=1))
+        await session.refresh(sprint)
+        assert sprint.number == 2
+
+    async def test_detach_from_phase_and_attach_to_another(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        first, second = (
+            await make_phase(session, owner, project),
+            await make_phase(session, owner, project),
+        )
+        sprint = await make_sprint(session, owner, project, phase_id=first.id)
+        await sprint_service.update(session, owner, project, sprint.id, SprintUpdate(phase_id=None))
+        assert sprint.phase_id is None
+        await sprint_service.update(
+            session, owner, project, sprint.id, SprintUpdate(phase_id=second.id)
+        )
+        assert sprint.phase_id == second.id
+        with pytest.raises(InvalidInput, match="phase_id"):
+            await sprint_service.update(
+                session, owner, project, sprint.id, SprintUpdate(phase_id=999_999)
+            )
+
+
+class TestSprintTrash:
+    async def test_delete_moves_its_stories_to_the_end_of_the_backlog(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        first = await make_story(session, owner, project, sprint_id=sprint.id)
+        second = await make_story(session, owner, project, sprint_id=sprint.id)
+        backlog = [await make_story(session, owner, project) for _ in range(3)]
+
+        await sprint_service.delete(session, owner, project, sprint.id)
+
+        listed = await story_service.list_for_sprint(session, owner, project, None)
+        assert [s.id for s in listed] == [*(b.id for b in backlog), first.id, second.id]
+        assert len({s.rank for s in listed}) == 5, "every story has a rank of its own"
+        assert (first.sprint_id, second.sprint_id) == (None, None)
+        assert await _moves(session, [first.id, second.id, *(b.id for b in backlog)]) == [
+            (first.id, {"sprint_id": sprint.id}, {"sprint_id": None}),
+            (second.id, {"sprint_id": sprint.id}, {"sprint_id": None}),
+        ]
+        deleted = await session.scalar(
+            select(ActivityEvent).where(
+                ActivityEvent.entity_type == EntityType.SPRINT,
+                ActivityEvent.action == ActivityAction.DELETED,
+            )
+        )
+        assert deleted is not None
+        assert deleted.after is not None
+        assert deleted.after["moved_to_backlog"] == [first.id, second.id]
+
+    async def test_delete_keeps_trashed_stories_in_the_trash(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        trashed = await make_story(session, owner, project, sprint_id=sprint.id)
+        await story_service.delete(session, owner, project, trashed.id)
+        await sprint_service.delete(session, owner, project, sprint.id)
+        assert await _moves(session, [trashed.id]) == []
+        assert await _ids_in(session, owner, project, None) == []
+
+    async def test_restore_takes_back_the_stories_still_in_the_backlog(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        other_sprint = await make_sprint(session, owner, project)
+        stays = await make_story(session, owner, project, sprint_id=sprint.id)
+        moved_on = await make_story(session, owner, project, sprint_id=sprint.id)
+        trashed = await make_story(session, owner, project, sprint_id=sprint.id)
+        stays_too = await make_story(session, owner, project, sprint_id=sprint.id)
+        always_backlog = await make_story(session, owner, project)
+        await sprint_service.delete(session, owner, project, sprint.id)
+        await story_service.update(
+            session, owner, project, moved_on.id, StoryUpdate(sprint_id=other_sprint.id)
+        )
+        await story_service.delete(session, owner, project, trashed.id)
+
+        restored = await sprint_service.restore(session, owner, project, sprint.id)
+
+        assert restored.deleted_at is None
+        assert await _ids_in(session, owner, project, sprint.id) == [stays.id, stays_too.id]
+        assert await _ids_in(session, owner, project, other_sprint.id) == [moved_on.id]
+        assert await _ids_in(session, owner, project, None) == [always_backlog.id]
+        trashed_sprint_id = await session.scalar(
+            select(Story.sprint_id).where(Story.id == trashed.id)
+        )
+        assert trashed_sprint_id is None, "a story trashed since stays where it was"
+        assert [
+            m for m in await _moves(session, [stays.id]) if m[2] == {"sprint_id": sprint.id}
+        ] == [(stays.id, {"sprint_id": None}, {"sprint_id": sprint.id})]
+
+    async def test_restore_appends_after_stories_added_meanwhile(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        story = await make_story(session, owner, project, sprint_id=sprint.id)
+        await sprint_service.delete(session, owner, project, sprint.id)
+        await sprint_service.restore(session, owner, project, sprint.id)
+        added = await make_story(session, owner, project, sprint_id=sprint.id)
+        await sprint_service.delete(session, owner, project, sprint.id)
+        await sprint_service.restore(session, owner, project, sprint.id)
+        assert await _ids_in(session, owner, project, sprint.id) == [story.id, added.id]
+
+    async def test_restore_ignores_the_moves_of_an_earlier_delete(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        phase, other_phase = (
+            await make_phase(session, owner, project),
+            await make_phase(session, owner, project),
+        )
+        sprint = await make_sprint(session, owner, project, phase_id=phase.id)
+        story = await make_story(
+            session, owner, project, sprint_id=sprint.id, phase_id=other_phase.id
+        )
+        await sprint_service.delete(session, owner, project, sprint.id)
+        await sprint_service.restore(session, owner, project, sprint.id)
+        await story_service.update(session, owner, project, story.id, StoryUpdate(sprint_id=None))
+        # Trashed with its phase this time: that moved no story to the backlog.
+        await phase_service.delete(session, owner, project, phase.id)
+
+        await sprint_service.restore(session, owner, project, sprint.id)
+
+        assert await _ids_in(session, owner, project, None) == [story.id], (
+            "moved out by hand, stays"
+        )
+        assert await _ids_in(session, owner, project, sprint.id) == []
+
+    async def test_empty_sprint_round_trip_moves_nothing(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        backlog = await make_story(session, owner, project)
+        await sprint_service.delete(session, owner, project, sprint.id)
+        await sprint_service.restore(session, owner, project, sprint.id)
+        assert await _ids_in(session, owner, project, None) == [backlog.id]
+        assert await _moves(session, [backlog.id]) == []
+
+    async def test_member_cannot_delete(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        story = await make_story(session, owner, project, sprint_id=sprint.id)
+        member = await _joined(session, project, Role.MEMBER)
+        with pytest.raises(Forbidden):
+            await sprint_service.delete(session, member, project, sprint.id)
+        assert story.sprint_id == sprint.id
+        assert sprint.deleted_at is None
+
+    async def test_delete_with_stale_version_moves_nothing(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        story = await make_story(session, owner, project, sprint_id=sprint.id)
+        await sprint_service.update(session, owner, project, sprint.id, SprintUpdate(name="v2"))
+        with pytest.raises(StaleVersion):
+            await sprint_service.delete(session, owner, project, sprint.id, expected_version=1)
+        assert await _ids_in(session, owner, project, sprint.id) == [story.id]
+        assert await _moves(session, [story.id]) == []
+
+    async def test_purge_removes_a_trashed_sprint(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, number=6)
+        story = await make_story(session, owner, project, sprint_id=sprint.id)
+        await sprint_service.delete(session, owner, project, sprint.id)
+        await sprint_service.purge(session, owner, project, sprint.id)
+        assert await session.scalar(select(Sprint.id).where(Sprint.id == sprint.id)) is None
+        assert await _ids_in(session, owner, project, None) == [story.id]
+        actions = (
+            await session.scalars(
+                select(ActivityEvent.action)
+                .where(
+                    ActivityEvent.entity_type == EntityType.SPRINT,
+                    ActivityEvent.entity_id == sprint.id,
+                )
+                .order_by(ActivityEvent.id)
+            )
+        ).all()
+        assert actions == [ActivityAction.CREATED, ActivityAction.DELETED, ActivityAction.PURGED]
+        assert (await make_sprint(session, owner, project, number=6)).number == 6
+
+    async def test_member_cannot_restore(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        await sprint_service.delete(session, owner, project, sprint.id)
+        member = await _joined(session, project, Role.MEMBER)
+        with pytest.raises(Forbidden):
+            await sprint_service.restore(session, member, project, sprint.id)
+        with pytest.raises(Forbidden):
+            await sprint_service.purge(session, member, project, sprint.id)
