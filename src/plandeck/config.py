@@ -7,11 +7,12 @@ readable names (``PLANDECK_DATABASE_URL``, ``PLANDECK_DATABASE_POOL_SIZE``).
 from __future__ import annotations
 
 import enum
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -43,6 +44,11 @@ _DIALECT_ALIASES = {
 }
 
 
+def _redact(raw: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", raw.strip())
+
+
 def to_async_url(raw: str) -> URL:
     """Map a plain ``sqlite:///path`` or ``postgresql://user@host/db`` URL to our async driver.
 
@@ -51,8 +57,8 @@ def to_async_url(raw: str) -> URL:
     """
     try:
         url = make_url(raw.strip())
-    except ArgumentError as exc:
-        raise ValueError(f"not a database URL: {raw!r}") from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ValueError(f"not a database URL: {_redact(raw)!r}") from exc
     dialect = _DIALECT_ALIASES.get(url.drivername.split("+", 1)[0])
     if dialect is None:
         raise ValueError(
@@ -113,7 +119,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
-            key = self.secret_key.get_secret_value()
+            key = self.secret_key.get_secret_value().strip()
             if not key or key == DEFAULT_SECRET_KEY:
                 raise ValueError(
                     "PLANDECK_SECRET_KEY must be set to a random value in production "
@@ -137,20 +143,30 @@ class Settings(BaseSettings):
         return to_async_url(f"sqlite:///{(self.data_dir / 'plandeck.sqlite3').resolve()}")
 
 
-def load_settings() -> Settings:
-    """Build settings, turning pydantic's report into one readable ConfigurationError."""
-    from pydantic import ValidationError
+def _problems(exc: ValidationError, prefix: str) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        where = prefix + "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(message if "PLANDECK_" in message else f"{where}: {message}")
+    return problems
 
+
+def load_settings() -> Settings:
+    """Build settings, reporting every bad variable at once in one ConfigurationError."""
+    problems: list[str] = []
     try:
-        return Settings()
+        database = DatabaseSettings()
     except ValidationError as exc:
-        prefix = "PLANDECK_DATABASE_" if exc.title == DatabaseSettings.__name__ else "PLANDECK_"
-        problems = []
-        for error in exc.errors():
-            where = prefix + "_".join(str(part) for part in error["loc"]).upper()
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(message if "PLANDECK_" in message else f"{where}: {message}")
-        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None
+        problems += _problems(exc, "PLANDECK_DATABASE_")
+        database = DatabaseSettings.model_construct()
+    try:
+        settings = Settings(database=database)
+    except ValidationError as exc:
+        problems += _problems(exc, "PLANDECK_")
+    if problems:
+        raise ConfigurationError("invalid settings: " + "; ".join(problems))
+    return settings
 
 
 @lru_cache(maxsize=1)
