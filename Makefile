@@ -49,7 +49,7 @@ lint: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev
-	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
 
 format: install-dev
 	$(BIN)/ruff format .

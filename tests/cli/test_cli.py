@@ -124,6 +124,20 @@ class TestAgainstDatabases:
 
 
 class TestServe:
+    def test_readyz_names_a_schema_behind_head(
+        self, fresh_database: TestDatabase, workdir: Path
+    ) -> None:
+        env = env_for(fresh_database.url, workdir)
+        with plandeck_server(env=env, cwd=workdir) as base:
+            assert httpx.get(base + "/readyz").status_code == 200
+            assert run_cli("downgrade", "base", env=env, cwd=workdir).returncode == 0
+            ready = httpx.get(base + "/readyz")
+            assert ready.status_code == 503
+            assert ready.headers["content-type"] == "application/problem+json"
+            body = ready.json()
+            assert body["checks"]["database"].startswith("schema at None, expected ")
+            assert httpx.get(base + "/healthz").status_code == 200, "alive, though not ready"
+
     def test_first_run_migrates_the_embedded_database(self, workdir: Path) -> None:
         env = env_for(None, workdir / "data")
         with plandeck_server(env=env, cwd=workdir) as base:

@@ -133,6 +133,23 @@ class TestCreateStory:
             StoryCreate(title="x", points=-1)
 
 
+class TestGetStoryByKey:
+    async def test_finds_a_live_story_by_key(self, session: AsyncSession, owner: User) -> None:
+        project = await make_project(session, owner)
+        story = await make_story(session, owner, project, key="9.1")
+        assert (await story_service.get_by_key(session, owner, project, "9.1")).id == story.id
+
+    async def test_trashed_or_unknown_key_is_not_found(
+        self, session: AsyncSession, owner: User
+    ) -> None:
+        project = await make_project(session, owner)
+        story = await make_story(session, owner, project, key="9.1")
+        await story_service.delete(session, owner, project, story.id)
+        for key in ("9.1", "9.2"):
+            with pytest.raises(NotFound, match=f"story {key} not found"):
+                await story_service.get_by_key(session, owner, project, key)
+
+
 class TestUpdateStory:
     async def test_update_bumps_version_and_records_diff(
         self, session: AsyncSession, owner: User
