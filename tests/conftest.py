@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plandeck.models import User
 from tests.databases import KINDS, POSTGRES_ADMIN_URL, TestDatabase, postgres_reachable
+from tests.factories.accounts import make_user
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -47,6 +49,12 @@ async def fresh_database(database: TestDatabase, tmp_path: Path) -> AsyncIterato
     db = await database.copy(tmp_path)
     yield db
     await db.engine.dispose()
+
+
+@pytest.fixture
+async def owner(session: AsyncSession) -> User:
+    """A user; tests make them the owner of the projects they create."""
+    return await make_user(session)
 
 
 @pytest.fixture

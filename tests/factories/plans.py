@@ -12,6 +12,7 @@ from plandeck.plans.schemas import PhaseCreate, ProjectCreate, SprintCreate, Sto
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from plandeck.plans.tasks import task_service
+from tests.factories.accounts import make_user
 
 _numbers = itertools.count(1)
 
@@ -51,3 +52,10 @@ async def make_task(
 ) -> Task:
     data = {"text": "A task", **fields}
     return await task_service.create(session, actor, project, story.id, TaskCreate(**data))
+
+
+async def make_member(session: AsyncSession, project: Project, role: Role) -> User:
+    """A new user who belongs to ``project`` with ``role``."""
+    user = await make_user(session)
+    await add_member(session, project, user, role)
+    return user

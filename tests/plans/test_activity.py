@@ -48,11 +48,6 @@ from tests.factories.plans import (
 
 
 @pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await make_user(session)
-
-
-@pytest.fixture
 async def project(session: AsyncSession, owner: User) -> Project:
     return await make_project(session, owner, key="AC")
 

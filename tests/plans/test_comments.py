@@ -21,12 +21,7 @@ from plandeck.plans.schemas import CommentCreate, CommentUpdate
 from plandeck.plans.stories import story_service
 from tests.factories.accounts import make_user
 from tests.factories.comments import make_comment
-from tests.factories.plans import add_member, make_project, make_story
-
-
-@pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await make_user(session)
+from tests.factories.plans import make_member, make_project, make_story
 
 
 @pytest.fixture
@@ -37,12 +32,6 @@ async def project(session: AsyncSession, owner: User) -> Project:
 @pytest.fixture
 async def story(session: AsyncSession, owner: User, project: Project) -> Story:
     return await make_story(session, owner, project)
-
-
-async def _joined(session: AsyncSession, project: Project, role: Role) -> User:
-    user = await make_user(session)
-    await add_member(session, project, user, role)
-    return user
 
 
 async def _comment_events(session: AsyncSession, comment_id: int) -> list[ActivityEvent]:
@@ -68,7 +57,7 @@ class TestCreateComment:
     async def test_member_comments_as_author_with_activity(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         comment = await comment_service.create(
             session, member, project, story.id, CommentCreate(body="  Looks good  ")
         )
@@ -92,14 +81,14 @@ class TestCreateComment:
         trashed = await make_comment(session, owner, project, story, body="trashed")
         third = await make_comment(session, owner, project, story, body="third")
         await comment_service.delete(session, owner, project, trashed.id)
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         listed = await comment_service.list_for_story(session, viewer, project, story.id)
         assert [c.id for c in listed] == [first.id, third.id]
 
     async def test_viewer_cannot_comment(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         with pytest.raises(Forbidden, match="you are a viewer"):
             await make_comment(session, viewer, project, story)
         assert await session.scalar(select(func.count()).select_from(Comment)) == 0
@@ -136,7 +125,7 @@ class TestUpdateComment:
     async def test_author_edits_with_activity(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
+        author = await make_member(session, project, Role.MEMBER)
         comment = await make_comment(session, author, project, story, body="tpyo")
         await comment_service.update(
             session, author, project, comment.id, CommentUpdate(body="typo")
@@ -153,9 +142,9 @@ class TestUpdateComment:
     async def test_only_the_author_edits(
         self, session: AsyncSession, project: Project, story: Story, role: Role
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
+        author = await make_member(session, project, Role.MEMBER)
         comment = await make_comment(session, author, project, story, body="mine")
-        other = await _joined(session, project, role)
+        other = await make_member(session, project, role)
         with pytest.raises(Forbidden, match="only its author may edit a comment"):
             await comment_service.update(
                 session, other, project, comment.id, CommentUpdate(body="theirs")
@@ -165,7 +154,7 @@ class TestUpdateComment:
     async def test_author_demoted_to_viewer_cannot_edit(
         self, session: AsyncSession, owner: User, project: Project, story: Story
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
+        author = await make_member(session, project, Role.MEMBER)
         comment = await make_comment(session, author, project, story, body="mine")
         await project_service.change_role(session, owner, project, author.id, Role.VIEWER)
         with pytest.raises(Forbidden, match="you are a viewer"):
@@ -197,7 +186,7 @@ class TestCommentTrash:
     async def test_author_deletes_and_restores_own_comment(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
+        author = await make_member(session, project, Role.MEMBER)
         comment = await make_comment(session, author, project, story)
         await comment_service.delete(session, author, project, comment.id)
         with pytest.raises(NotFound):
@@ -213,8 +202,8 @@ class TestCommentTrash:
     async def test_admin_may_delete_another_members_comment(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
-        admin = await _joined(session, project, Role.ADMIN)
+        author = await make_member(session, project, Role.MEMBER)
+        admin = await make_member(session, project, Role.ADMIN)
         comment = await make_comment(session, author, project, story)
         await comment_service.delete(session, admin, project, comment.id)
         assert comment.deleted_at is not None
@@ -224,8 +213,8 @@ class TestCommentTrash:
     async def test_member_cannot_delete_another_members_comment(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
-        other = await _joined(session, project, Role.MEMBER)
+        author = await make_member(session, project, Role.MEMBER)
+        other = await make_member(session, project, Role.MEMBER)
         comment = await make_comment(session, author, project, story)
         with pytest.raises(Forbidden, match="you are a member"):
             await comment_service.delete(session, other, project, comment.id)
@@ -235,8 +224,8 @@ class TestCommentTrash:
     async def test_member_cannot_restore_another_members_comment(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
-        other = await _joined(session, project, Role.MEMBER)
+        author = await make_member(session, project, Role.MEMBER)
+        other = await make_member(session, project, Role.MEMBER)
         comment = await make_comment(session, author, project, story)
         await comment_service.delete(session, author, project, comment.id)
         with pytest.raises(Forbidden):
@@ -253,8 +242,8 @@ class TestCommentTrash:
     async def test_admin_purges_from_the_trash(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        author = await _joined(session, project, Role.MEMBER)
-        admin = await _joined(session, project, Role.ADMIN)
+        author = await make_member(session, project, Role.MEMBER)
+        admin = await make_member(session, project, Role.ADMIN)
         comment = await make_comment(session, author, project, story, body="bye")
         await comment_service.delete(session, author, project, comment.id)
         with pytest.raises(Forbidden):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.errors import Conflict, Forbidden, NotFound, StaleVersion
@@ -22,27 +22,19 @@ from plandeck.plans.schemas import PhaseCreate, PhaseUpdate, SprintUpdate, Story
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from tests.factories.accounts import make_user
-from tests.factories.plans import add_member, make_phase, make_project, make_sprint, make_story
-
-
-@pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await make_user(session)
+from tests.factories.activity import count_events
+from tests.factories.plans import (
+    make_member,
+    make_phase,
+    make_project,
+    make_sprint,
+    make_story,
+)
 
 
 @pytest.fixture
 async def project(session: AsyncSession, owner: User) -> Project:
     return await make_project(session, owner, key="PH")
-
-
-async def _joined(session: AsyncSession, project: Project, role: Role) -> User:
-    user = await make_user(session)
-    await add_member(session, project, user, role)
-    return user
-
-
-async def _event_count(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(ActivityEvent)) or 0
 
 
 async def _actions(session: AsyncSession, phase_id: int) -> list[ActivityAction]:
@@ -83,7 +75,7 @@ class TestCreatePhase:
     async def test_admin_creates_with_fields_and_activity(
         self, session: AsyncSession, project: Project
     ) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
+        admin = await make_member(session, project, Role.ADMIN)
         phase = await phase_service.create(
             session,
             admin,
@@ -116,7 +108,7 @@ class TestCreatePhase:
         )
 
     async def test_member_cannot_create(self, session: AsyncSession, project: Project) -> None:
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden, match="only a project admin or above"):
             await make_phase(session, member, project)
         assert await phase_service.list_in(session, member, project) == []
@@ -129,10 +121,10 @@ class TestCreatePhase:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         await make_phase(session, owner, project, number=1)
-        events = await _event_count(session)
+        events = await count_events(session)
         with pytest.raises(Conflict, match="PH already has a phase 1"):
             await make_phase(session, owner, project, number=1)
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
     async def test_number_of_a_trashed_phase_is_a_conflict(
         self, session: AsyncSession, owner: User, project: Project
@@ -158,7 +150,7 @@ class TestReadPhases:
         first = await make_phase(session, owner, project, number=1)
         trashed = await make_phase(session, owner, project, number=2)
         await phase_service.delete(session, owner, project, trashed.id)
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         assert [p.id for p in await phase_service.list_in(session, viewer, project)] == [
             first.id,
             third.id,
@@ -171,7 +163,7 @@ class TestReadPhases:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         phase = await make_phase(session, owner, project)
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         assert (await phase_service.get(session, viewer, project, phase.id)).id == phase.id
 
     async def test_phase_of_another_project_is_not_found(
@@ -225,7 +217,7 @@ class TestUpdatePhase:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         phase = await make_phase(session, owner, project, title="Kept")
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden):
             await phase_service.update(session, member, project, phase.id, PhaseUpdate(title="x"))
         assert phase.title == "Kept"
@@ -235,14 +227,14 @@ class TestUpdatePhase:
     ) -> None:
         phase = await make_phase(session, owner, project, title="before")
         await phase_service.update(session, owner, project, phase.id, PhaseUpdate(title="first"))
-        events = await _event_count(session)
+        events = await count_events(session)
         with pytest.raises(StaleVersion, match="is at version 2, not 1"):
             await phase_service.update(
                 session, owner, project, phase.id, PhaseUpdate(title="second", version=1)
             )
         await session.refresh(phase)
         assert (phase.title, phase.version) == ("first", 2)
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
     async def test_renumbering_onto_a_taken_number_is_a_conflict(
         self, session: AsyncSession, owner: User, project: Project
@@ -395,7 +387,7 @@ class TestPhaseTrash:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         phase = await make_phase(session, owner, project)
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden):
             await phase_service.delete(session, member, project, phase.id)
         await phase_service.delete(session, owner, project, phase.id)

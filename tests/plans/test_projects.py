@@ -22,9 +22,11 @@ from plandeck.models import (
 from plandeck.plans.projects import project_service
 from plandeck.plans.schemas import MembershipCreate, ProjectCreate, ProjectUpdate
 from tests.factories.accounts import make_user
+from tests.factories.activity import count_events
 from tests.factories.comments import make_comment
 from tests.factories.plans import (
     add_member,
+    make_member,
     make_phase,
     make_project,
     make_sprint,
@@ -34,19 +36,8 @@ from tests.factories.plans import (
 
 
 @pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await make_user(session)
-
-
-@pytest.fixture
 async def project(session: AsyncSession, owner: User) -> Project:
     return await make_project(session, owner, key="PRJ", name="Planner")
-
-
-async def _joined(session: AsyncSession, project: Project, role: Role) -> User:
-    user = await make_user(session)
-    await add_member(session, project, user, role)
-    return user
 
 
 async def _role_of(session: AsyncSession, project: Project, user: User) -> Role | None:
@@ -55,10 +46,6 @@ async def _role_of(session: AsyncSession, project: Project, user: User) -> Role 
             Membership.project_id == project.id, Membership.user_id == user.id
         )
     )
-
-
-async def _event_count(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(ActivityEvent)) or 0
 
 
 async def _events(
@@ -108,10 +95,10 @@ class TestCreateProject:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         other = await make_user(session)
-        before = await _event_count(session)
+        before = await count_events(session)
         with pytest.raises(Conflict, match="a project with key 'PRJ' already exists"):
             await make_project(session, other, key="PRJ")
-        assert await _event_count(session) == before
+        assert await count_events(session) == before
         assert await session.scalar(select(func.count()).select_from(Project)) == 1
 
     async def test_unknown_timezone_is_invalid_input(
@@ -130,7 +117,7 @@ class TestGetProject:
     async def test_member_finds_project_by_key(
         self, session: AsyncSession, project: Project
     ) -> None:
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         assert (await project_service.get(session, viewer, "PRJ")).id == project.id
 
     async def test_non_member_gets_not_found_never_forbidden(
@@ -177,7 +164,7 @@ class TestUpdateProject:
     async def test_admin_updates_bumps_version_and_records_diff(
         self, session: AsyncSession, project: Project
     ) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
+        admin = await make_member(session, project, Role.ADMIN)
         updated = await project_service.update(
             session,
             admin,
@@ -196,7 +183,7 @@ class TestUpdateProject:
         assert event.after == {"name": "Renamed", "timezone": "Asia/Tokyo"}
 
     async def test_member_cannot_update(self, session: AsyncSession, project: Project) -> None:
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden, match="you are a member"):
             await project_service.update(session, member, project, ProjectUpdate(name="Nope"))
         assert project.name == "Planner"
@@ -213,14 +200,14 @@ class TestUpdateProject:
         await project_service.update(
             session, owner, project, ProjectUpdate(name="First", version=1)
         )
-        events = await _event_count(session)
+        events = await count_events(session)
         with pytest.raises(StaleVersion, match="is at version 2, not 1"):
             await project_service.update(
                 session, owner, project, ProjectUpdate(name="Second", version=1)
             )
         await session.refresh(project)
         assert (project.name, project.version) == ("First", 2)
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
     async def test_bad_timezone_is_invalid_input_and_changes_nothing(
         self, session: AsyncSession, owner: User, project: Project
@@ -235,10 +222,10 @@ class TestUpdateProject:
     async def test_update_without_changes_writes_nothing(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        events = await _event_count(session)
+        events = await count_events(session)
         await project_service.update(session, owner, project, ProjectUpdate(name="Planner"))
         assert project.version == 1
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
 
 class TestDeleteProject:
@@ -251,7 +238,7 @@ class TestDeleteProject:
         task = await make_task(session, owner, project, story)
         subtask = await make_task(session, owner, project, story, parent_id=task.id)
         comment = await make_comment(session, owner, project, story)
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         survivor_project = await make_project(session, owner)
         survivor = await make_story(session, owner, survivor_project)
 
@@ -322,7 +309,7 @@ class TestDeleteProject:
         assert story_trail == [None]
 
     async def test_admin_cannot_delete(self, session: AsyncSession, project: Project) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
+        admin = await make_member(session, project, Role.ADMIN)
         with pytest.raises(Forbidden, match="only a project owner"):
             await project_service.delete(session, admin, project)
         assert (
@@ -345,7 +332,7 @@ class TestListMembers:
     async def test_viewer_lists_members_in_joining_order(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         members = await project_service.list_members(session, viewer, project)
         assert [(m.user_id, m.role) for m in members] == [
             (owner.id, Role.OWNER),
@@ -361,7 +348,7 @@ class TestAddMember:
     async def test_admin_adds_a_member_with_an_event(
         self, session: AsyncSession, project: Project
     ) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
+        admin = await make_member(session, project, Role.ADMIN)
         newcomer = await make_user(session)
         membership = await project_service.add_member(
             session, admin, project, MembershipCreate(user_id=newcomer.id)
@@ -377,7 +364,7 @@ class TestAddMember:
         )
 
     async def test_admin_cannot_add_an_owner(self, session: AsyncSession, project: Project) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
+        admin = await make_member(session, project, Role.ADMIN)
         newcomer = await make_user(session)
         with pytest.raises(Forbidden, match="only an owner may make someone an owner"):
             await project_service.add_member(
@@ -395,7 +382,7 @@ class TestAddMember:
         assert await _role_of(session, project, newcomer) is Role.OWNER
 
     async def test_member_cannot_add(self, session: AsyncSession, project: Project) -> None:
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         newcomer = await make_user(session)
         with pytest.raises(Forbidden):
             await project_service.add_member(
@@ -405,7 +392,7 @@ class TestAddMember:
     async def test_duplicate_member_is_a_conflict(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         with pytest.raises(Conflict, match=f"{viewer.email} is already a member of PRJ"):
             await project_service.add_member(
                 session, owner, project, MembershipCreate(user_id=viewer.id, role=Role.ADMIN)
@@ -434,8 +421,8 @@ class TestChangeRole:
     async def test_admin_changes_a_member_to_viewer_with_an_event(
         self, session: AsyncSession, project: Project
     ) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
-        member = await _joined(session, project, Role.MEMBER)
+        admin = await make_member(session, project, Role.ADMIN)
+        member = await make_member(session, project, Role.MEMBER)
         membership = await project_service.change_role(
             session, admin, project, member.id, Role.VIEWER
         )
@@ -457,7 +444,7 @@ class TestChangeRole:
     async def test_owner_may_step_down_when_another_owner_remains(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        second = await _joined(session, project, Role.OWNER)
+        second = await make_member(session, project, Role.OWNER)
         await project_service.change_role(session, owner, project, owner.id, Role.ADMIN)
         assert await _role_of(session, project, owner) is Role.ADMIN
         with pytest.raises(Conflict, match="at least one owner"):
@@ -466,8 +453,8 @@ class TestChangeRole:
     async def test_admin_cannot_promote_to_owner(
         self, session: AsyncSession, project: Project
     ) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
-        member = await _joined(session, project, Role.MEMBER)
+        admin = await make_member(session, project, Role.ADMIN)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden, match="only an owner may grant or take away"):
             await project_service.change_role(session, admin, project, member.id, Role.OWNER)
         with pytest.raises(Forbidden):
@@ -477,8 +464,8 @@ class TestChangeRole:
     async def test_admin_cannot_demote_an_owner(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        await _joined(session, project, Role.OWNER)
-        admin = await _joined(session, project, Role.ADMIN)
+        await make_member(session, project, Role.OWNER)
+        admin = await make_member(session, project, Role.ADMIN)
         with pytest.raises(Forbidden):
             await project_service.change_role(session, admin, project, owner.id, Role.VIEWER)
         assert await _role_of(session, project, owner) is Role.OWNER
@@ -486,8 +473,8 @@ class TestChangeRole:
     async def test_member_cannot_change_roles(
         self, session: AsyncSession, project: Project
     ) -> None:
-        member = await _joined(session, project, Role.MEMBER)
-        viewer = await _joined(session, project, Role.VIEWER)
+        member = await make_member(session, project, Role.MEMBER)
+        viewer = await make_member(session, project, Role.VIEWER)
         with pytest.raises(Forbidden):
             await project_service.change_role(session, member, project, viewer.id, Role.MEMBER)
 
@@ -501,10 +488,10 @@ class TestChangeRole:
     async def test_same_role_writes_no_event(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        member = await _joined(session, project, Role.MEMBER)
-        events = await _event_count(session)
+        member = await make_member(session, project, Role.MEMBER)
+        events = await count_events(session)
         await project_service.change_role(session, owner, project, member.id, Role.MEMBER)
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
 
 class TestRemoveMember:
@@ -512,7 +499,7 @@ class TestRemoveMember:
     async def test_anyone_may_leave(
         self, session: AsyncSession, project: Project, role: Role
     ) -> None:
-        leaver = await _joined(session, project, role)
+        leaver = await make_member(session, project, role)
         await project_service.remove_member(session, leaver, project, leaver.id)
         assert await _role_of(session, project, leaver) is None
         with pytest.raises(NotFound):
@@ -540,22 +527,22 @@ class TestRemoveMember:
     async def test_owner_may_leave_when_another_owner_remains(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        second = await _joined(session, project, Role.OWNER)
+        second = await make_member(session, project, Role.OWNER)
         await project_service.remove_member(session, owner, project, owner.id)
         assert await _role_of(session, project, owner) is None
         assert await _role_of(session, project, second) is Role.OWNER
 
     async def test_admin_removes_a_member(self, session: AsyncSession, project: Project) -> None:
-        admin = await _joined(session, project, Role.ADMIN)
-        member = await _joined(session, project, Role.MEMBER)
+        admin = await make_member(session, project, Role.ADMIN)
+        member = await make_member(session, project, Role.MEMBER)
         await project_service.remove_member(session, admin, project, member.id)
         assert await _role_of(session, project, member) is None
 
     async def test_member_cannot_remove_someone_else(
         self, session: AsyncSession, project: Project
     ) -> None:
-        member = await _joined(session, project, Role.MEMBER)
-        viewer = await _joined(session, project, Role.VIEWER)
+        member = await make_member(session, project, Role.MEMBER)
+        viewer = await make_member(session, project, Role.VIEWER)
         with pytest.raises(Forbidden):
             await project_service.remove_member(session, member, project, viewer.id)
         assert await _role_of(session, project, viewer) is Role.VIEWER
@@ -563,8 +550,8 @@ class TestRemoveMember:
     async def test_admin_cannot_remove_an_owner(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
-        await _joined(session, project, Role.OWNER)
-        admin = await _joined(session, project, Role.ADMIN)
+        await make_member(session, project, Role.OWNER)
+        admin = await make_member(session, project, Role.ADMIN)
         with pytest.raises(Forbidden, match="only an owner may remove an owner"):
             await project_service.remove_member(session, admin, project, owner.id)
         assert await _role_of(session, project, owner) is Role.OWNER

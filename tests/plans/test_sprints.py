@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
@@ -23,27 +23,19 @@ from plandeck.plans.schemas import SprintCreate, SprintUpdate, StoryUpdate
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from tests.factories.accounts import make_user
-from tests.factories.plans import add_member, make_phase, make_project, make_sprint, make_story
-
-
-@pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await make_user(session)
+from tests.factories.activity import count_events
+from tests.factories.plans import (
+    make_member,
+    make_phase,
+    make_project,
+    make_sprint,
+    make_story,
+)
 
 
 @pytest.fixture
 async def project(session: AsyncSession, owner: User) -> Project:
     return await make_project(session, owner, key="SP")
-
-
-async def _joined(session: AsyncSession, project: Project, role: Role) -> User:
-    user = await make_user(session)
-    await add_member(session, project, user, role)
-    return user
-
-
-async def _event_count(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(ActivityEvent)) or 0
 
 
 async def _moves(session: AsyncSession, story_ids: list[int]) -> list[tuple[int, object, object]]:
@@ -72,7 +64,7 @@ class TestCreateSprint:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         phase = await make_phase(session, owner, project)
-        admin = await _joined(session, project, Role.ADMIN)
+        admin = await make_member(session, project, Role.ADMIN)
         sprint = await sprint_service.create(
             session,
             admin,
@@ -107,7 +99,7 @@ class TestCreateSprint:
         assert (event.after["starts_on"], event.after["ends_on"]) == ("2026-03-02", "2026-03-13")
 
     async def test_member_cannot_create(self, session: AsyncSession, project: Project) -> None:
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden, match="you are a member"):
             await make_sprint(session, member, project)
 
@@ -119,10 +111,10 @@ class TestCreateSprint:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         await make_sprint(session, owner, project, number=2)
-        events = await _event_count(session)
+        events = await count_events(session)
         with pytest.raises(Conflict, match="SP already has a sprint 2"):
             await make_sprint(session, owner, project, number=2)
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
     async def test_number_of_a_trashed_sprint_is_a_conflict(
         self, session: AsyncSession, owner: User, project: Project
@@ -173,7 +165,7 @@ class TestReadSprints:
         first = await make_sprint(session, owner, project, number=1)
         trashed = await make_sprint(session, owner, project, number=3)
         await sprint_service.delete(session, owner, project, trashed.id)
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         assert [s.id for s in await sprint_service.list_in(session, viewer, project)] == [
             first.id,
             second.id,
@@ -227,7 +219,7 @@ class TestUpdateSprint:
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:
         sprint = await make_sprint(session, owner, project, name="Kept")
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden):
             await sprint_service.update(session, member, project, sprint.id, SprintUpdate(name="x"))
         assert sprint.name == "Kept"
@@ -237,14 +229,14 @@ class TestUpdateSprint:
     ) -> None:
         sprint = await make_sprint(session, owner, project, name="before")
         await sprint_service.update(session, owner, project, sprint.id, SprintUpdate(name="first"))
-        events = await _event_count(session)
+        events = await count_events(session)
         with pytest.raises(StaleVersion, match=r"sprint \d+ is at version 2, not 1"):
             await sprint_service.update(
                 session, owner, project, sprint.id, SprintUpdate(name="second", version=1)
             )
         await session.refresh(sprint)
         assert (sprint.name, sprint.version) == ("first", 2)
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
     async def test_end_before_the_existing_start_is_invalid_input(
         self, session: AsyncSession, owner: User, project: Project
@@ -440,7 +432,7 @@ class TestSprintTrash:
     ) -> None:
         sprint = await make_sprint(session, owner, project)
         story = await make_story(session, owner, project, sprint_id=sprint.id)
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden):
             await sprint_service.delete(session, member, project, sprint.id)
         assert story.sprint_id == sprint.id
@@ -484,7 +476,7 @@ class TestSprintTrash:
     ) -> None:
         sprint = await make_sprint(session, owner, project)
         await sprint_service.delete(session, owner, project, sprint.id)
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden):
             await sprint_service.restore(session, member, project, sprint.id)
         with pytest.raises(Forbidden):

@@ -22,11 +22,6 @@ from tests.factories.accounts import make_user
 from tests.factories.plans import add_member, make_phase, make_project, make_sprint, make_story
 
 
-@pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await make_user(session)
-
-
 class TestCreateStory:
     async def test_creates_with_fields_and_activity(
         self, session: AsyncSession, owner: User

@@ -19,12 +19,8 @@ from plandeck.plans.schemas import TaskCreate, TaskUpdate
 from plandeck.plans.stories import story_service
 from plandeck.plans.tasks import task_service
 from tests.factories.accounts import make_user
-from tests.factories.plans import add_member, make_project, make_story, make_task
-
-
-@pytest.fixture
-async def owner(session: AsyncSession) -> User:
-    return await make_user(session)
+from tests.factories.activity import count_events
+from tests.factories.plans import make_member, make_project, make_story, make_task
 
 
 @pytest.fixture
@@ -35,16 +31,6 @@ async def project(session: AsyncSession, owner: User) -> Project:
 @pytest.fixture
 async def story(session: AsyncSession, owner: User, project: Project) -> Story:
     return await make_story(session, owner, project, key="1.1")
-
-
-async def _joined(session: AsyncSession, project: Project, role: Role) -> User:
-    user = await make_user(session)
-    await add_member(session, project, user, role)
-    return user
-
-
-async def _event_count(session: AsyncSession) -> int:
-    return await session.scalar(select(func.count()).select_from(ActivityEvent)) or 0
 
 
 async def _task_events(session: AsyncSession, task_id: int) -> list[ActivityEvent]:
@@ -65,7 +51,7 @@ class TestCreateTask:
     async def test_member_creates_with_activity(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         task = await task_service.create(
             session, member, project, story.id, TaskCreate(text="  Write the migration  ")
         )
@@ -106,7 +92,7 @@ class TestCreateTask:
     ) -> None:
         late = await make_task(session, owner, project, story, text="late", position=5)
         early = await make_task(session, owner, project, story, text="early", position=1)
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         listed = await task_service.list_for_story(session, viewer, project, story.id)
         assert [t.id for t in listed] == [early.id, late.id]
 
@@ -143,7 +129,7 @@ class TestCreateTask:
     async def test_viewer_cannot_create(
         self, session: AsyncSession, project: Project, story: Story
     ) -> None:
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         with pytest.raises(Forbidden, match="you are a viewer"):
             await make_task(session, viewer, project, story)
 
@@ -180,7 +166,7 @@ class TestUpdateTask:
         self, session: AsyncSession, owner: User, project: Project, story: Story
     ) -> None:
         task = await make_task(session, owner, project, story)
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         await task_service.update(session, member, project, task.id, TaskUpdate(done=True))
         assert task.done is True
         await task_service.update(session, member, project, task.id, TaskUpdate(done=False))
@@ -217,17 +203,17 @@ class TestUpdateTask:
         self, session: AsyncSession, owner: User, project: Project, story: Story
     ) -> None:
         task = await make_task(session, owner, project, story, text="same")
-        events = await _event_count(session)
+        events = await count_events(session)
         await task_service.update(
             session, owner, project, task.id, TaskUpdate(text="same", done=None)
         )
-        assert await _event_count(session) == events
+        assert await count_events(session) == events
 
     async def test_viewer_cannot_update(
         self, session: AsyncSession, owner: User, project: Project, story: Story
     ) -> None:
         task = await make_task(session, owner, project, story)
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         with pytest.raises(Forbidden):
             await task_service.update(session, viewer, project, task.id, TaskUpdate(done=True))
         assert task.done is False
@@ -288,7 +274,7 @@ class TestTaskTrash:
         self, session: AsyncSession, owner: User, project: Project, story: Story
     ) -> None:
         task = await make_task(session, owner, project, story)
-        viewer = await _joined(session, project, Role.VIEWER)
+        viewer = await make_member(session, project, Role.VIEWER)
         with pytest.raises(Forbidden):
             await task_service.delete(session, viewer, project, task.id)
         assert task.deleted_at is None
@@ -297,7 +283,7 @@ class TestTaskTrash:
         self, session: AsyncSession, owner: User, project: Project, story: Story
     ) -> None:
         task = await make_task(session, owner, project, story)
-        member = await _joined(session, project, Role.MEMBER)
+        member = await make_member(session, project, Role.MEMBER)
         await task_service.delete(session, member, project, task.id)
         await task_service.restore(session, member, project, task.id)
         await task_service.delete(session, member, project, task.id)
