@@ -1,0 +1,96 @@
+"""What a plan document says, independent of its format and of the database.
+
+Parsers (``sprint_plan``, ``bmad``) produce a :class:`PlanDocument`; the importer maps it onto
+phases, sprints, stories and tasks; the exporters write one back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from plandeck.models import MoSCoW, PhaseStatus, Priority, StoryStatus
+
+
+@dataclass(frozen=True)
+class Warning:  # noqa: A001 - the importer's own notion, never mixed with the builtin
+    """Something the reader could not map, or repaired; ``line`` is 1-based."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class PlanSyntaxError(Exception):
+    """A document that cannot be read at all; names the file, the line and what was expected."""
+
+    def __init__(self, file: str, line: int | None, message: str) -> None:
+        self.file, self.line, self.message = file, line, message
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass
+class Checkbox:
+    """A task or acceptance criterion: ``- [ ] text`` / ``- [x] text``, possibly nested."""
+
+    text: str
+    done: bool = False
+    line: int | None = None
+    subtasks: list[Checkbox] = field(default_factory=list)
+
+
+@dataclass
+class StoryDoc:
+    key: str
+    title: str
+    points: int | None = None
+    priority: Priority | None = None
+    status: StoryStatus | None = None
+    moscow: MoSCoW | None = None
+    sprint: int | None = None  # sprint number
+    phase: int | None = None  # phase (or epic) number
+    description: str = ""  # markdown, verbatim
+    acceptance_criteria: list[Checkbox] = field(default_factory=list)
+    tasks: list[Checkbox] = field(default_factory=list)
+    notes: str = ""  # anything of the story that has no field of its own, verbatim
+    file: str = ""
+    line: int | None = None
+
+
+@dataclass
+class SprintDoc:
+    number: int
+    name: str
+    weeks: str | None = None
+    goal: str = ""
+    phase: int | None = None
+    line: int | None = None
+
+
+@dataclass
+class PhaseDoc:
+    number: int
+    title: str
+    status: PhaseStatus | None = None
+    goals: list[str] = field(default_factory=list)
+    description: str = ""
+    notes: str = ""  # sections that map to nothing else, verbatim
+    meta: dict[str, str] = field(default_factory=dict)  # bold "**Key:** value" lines
+    line: int | None = None
+
+
+@dataclass
+class PlanDocument:
+    file: str
+    phases: list[PhaseDoc] = field(default_factory=list)
+    sprints: list[SprintDoc] = field(default_factory=list)
+    stories: list[StoryDoc] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)  # every heading's text, as read (repaired)
+    warnings: list[Warning] = field(default_factory=list)
+
+    def story(self, key: str) -> StoryDoc | None:
+        return next((s for s in self.stories if s.key == key), None)
