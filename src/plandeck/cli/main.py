@@ -247,8 +247,13 @@ def _describe(settings: Settings) -> str:
     return settings.database_url.render_as_string(hide_password=True)
 
 
+def _register_commands() -> None:
+    from plandeck.cli import plans  # noqa: F401 - registers import, export and check
+
+
 def main() -> None:
     """Entry point: run the app, turning every expected failure into one line and exit code 1."""
+    _register_commands()
     try:
         app()  # usage errors, --help and Exit are handled by Typer itself, which exits
     except Exception as exc:
@@ -266,8 +271,9 @@ def _report(exc: BaseException) -> int:
     from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
     from plandeck.kit.integrity import translate_db_error
+    from plandeck.planfile.document import PlanSyntaxError
 
-    if isinstance(exc, PlandeckError | CommandError | ConfigurationError):
+    if isinstance(exc, PlandeckError | CommandError | ConfigurationError | PlanSyntaxError):
         message = str(exc)
     elif isinstance(exc, IntegrityError):
         message = translate_db_error(exc).detail

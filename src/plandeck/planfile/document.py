@@ -12,16 +12,17 @@ from plandeck.models import MoSCoW, PhaseStatus, Priority, StoryStatus
 
 
 @dataclass(frozen=True)
-class Warning:  # noqa: A001 - the importer's own notion, never mixed with the builtin
+class PlanWarning:
     """Something the reader could not map, or repaired; ``line`` is 1-based."""
 
     file: str
     line: int | None
     message: str
+    error: bool = False  # an error makes the document unfit to import (``plandeck check`` fails)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.message}"
+        return f"{where}: {'error: ' if self.error else ''}{self.message}"
 
 
 class PlanSyntaxError(Exception):
@@ -90,7 +91,21 @@ class PlanDocument:
     sprints: list[SprintDoc] = field(default_factory=list)
     stories: list[StoryDoc] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)  # every heading's text, as read (repaired)
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[PlanWarning]:
+        return [w for w in self.warnings if w.error]
+
+    def raise_for_errors(self) -> None:
+        """Refuse a document with errors, naming the first one's file and line."""
+        if self.errors:
+            first = self.errors[0]
+            more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+            raise PlanSyntaxError(first.file, first.line, first.message + more)
 
     def story(self, key: str) -> StoryDoc | None:
         return next((s for s in self.stories if s.key == key), None)
+
+
+Warning = PlanWarning  # noqa: A001 - older name, kept for the readers that use it

@@ -22,10 +22,10 @@ PHASE_STATUS_LABEL = {
     PhaseStatus.CANCELLED: "Cancelled",
 }
 MOSCOW_HEADING = {
-    MoSCoW.MUST: "### Must Have:",
-    MoSCoW.SHOULD: "### Should Have:",
-    MoSCoW.COULD: "### Could Have:",
-    MoSCoW.WONT: "### Won't Have:",
+    MoSCoW.MUST: "Must Have:",
+    MoSCoW.SHOULD: "Should Have:",
+    MoSCoW.COULD: "Could Have:",
+    MoSCoW.WONT: "Won't Have:",
 }
 _RULE = "---"
 
@@ -80,7 +80,15 @@ def _stories_section(doc: PlanDocument, phase: PhaseDoc, raw: str | None) -> lis
     return lines
 
 
-def _priorities_section(doc: PlanDocument, outline: list[dict[str, Any]], raw: str | None) -> list[str]:
+def _sub_heading(raw: str | None, default_level: int = 2) -> str:
+    """Hashes for a heading one level below ``raw`` (a section's own heading)."""
+    level = len(raw) - len(raw.lstrip("#")) if raw and raw.startswith("#") else default_level
+    return "#" * min(level + 1, 6)
+
+
+def _priorities_section(
+    doc: PlanDocument, outline: list[dict[str, Any]], raw: str | None
+) -> list[str]:
     lines = [raw or "## Prioritisation", ""]
     given = {MoSCoW(e["moscow"]): e for e in outline if e["kind"] == "moscow_heading"}
     for moscow in MoSCoW:
@@ -88,7 +96,7 @@ def _priorities_section(doc: PlanDocument, outline: list[dict[str, Any]], raw: s
         entry = given.get(moscow)
         if not stories and entry is None:
             continue
-        lines.append(entry["raw"] if entry else MOSCOW_HEADING[moscow])
+        lines.append(entry["raw"] if entry else f"{_sub_heading(raw)} {MOSCOW_HEADING[moscow]}")
         written = {item["key"]: item["text"] for item in (entry["items"] if entry else [])}
         for number, story in enumerate(stories, 1):
             text = written.get(story.key) or f"Story {story.key}: {story.title}"
@@ -97,12 +105,14 @@ def _priorities_section(doc: PlanDocument, outline: list[dict[str, Any]], raw: s
     return [*lines, _RULE, ""]
 
 
-def _timeline_section(doc: PlanDocument, outline: list[dict[str, Any]], raw: str | None) -> list[str]:
+def _timeline_section(
+    doc: PlanDocument, outline: list[dict[str, Any]], raw: str | None
+) -> list[str]:
     lines = [raw or "## Timeline", ""]
     items = {e["sprint"]: e for e in outline if e["kind"] == "week"}
     for sprint in sorted((s for s in doc.sprints if s.weeks), key=lambda s: s.number):
         entry = items.get(sprint.number)
-        lines.append(f"### Week {sprint.weeks}: Sprint {sprint.number}")
+        lines.append(f"{_sub_heading(raw)} Week {sprint.weeks}: Sprint {sprint.number}")
         if entry:
             lines += [f"- {item}" for item in entry["items"]]
         else:
@@ -179,7 +189,9 @@ def _story_json(story: StoryDoc) -> dict[str, Any]:
         "moscow": story.moscow.value if story.moscow else None,
         "status": (story.status or StoryStatus.DRAFT).value,
         "description": story.description,
-        "acceptance_criteria": [{"text": b.text, "done": b.done} for b in story.acceptance_criteria],
+        "acceptance_criteria": [
+            {"text": b.text, "done": b.done} for b in story.acceptance_criteria
+        ],
         "tasks": boxes(story.tasks),
         "notes": story.notes,
     }
@@ -207,7 +219,9 @@ def render_json(doc: PlanDocument, project: dict[str, Any]) -> dict[str, Any]:
                         "number": sprint.number,
                         "name": sprint.name,
                         "weeks": sprint.weeks,
-                        "stories": [_story_json(s) for s in in_sprints if s.sprint == sprint.number],
+                        "stories": [
+                            _story_json(s) for s in in_sprints if s.sprint == sprint.number
+                        ],
                     }
                     for sprint in sprints
                 ],

@@ -18,9 +18,9 @@ from plandeck.planfile.document import (
     PhaseDoc,
     PlanDocument,
     PlanSyntaxError,
+    PlanWarning,
     SprintDoc,
     StoryDoc,
-    Warning,
 )
 from plandeck.planfile.vocabulary import (
     MOSCOW,
@@ -51,7 +51,9 @@ _WEEK = re.compile(
     rf"(?:sprint|اسپرینت|سبرينت)\s*({_NUM}+)",
     re.I,
 )
-_FIELD = re.compile(r"^\s*(?:[-*+]\s+)?\*\*([^*]+?):?\*\*:?\s*(.*?)\s*$|^\s*([A-Za-z\u0600-\u06ff ][^:]{0,30}):\s+(.+?)\s*$")
+_FIELD = re.compile(
+    r"^\s*(?:[-*+]\s+)?\*\*([^*]+?):?\*\*:?\s*(.*?)\s*$|^\s*([A-Za-z\u0600-\u06ff ][^:]{0,30}):\s+(.+?)\s*$"
+)
 _CHECKBOX = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+\[([ xX✓✔])\]\s+(.*?)\s*$")
 _LIST_ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+[.)])\s+(.*?)\s*$")
 _STORY_REF = re.compile(rf"(?:story|استوری|داستان|قصة)\s*({_NUM}+(?:\.{_NUM}+)+)", re.I)
@@ -113,20 +115,33 @@ class _Reader:
         self.goal_details: dict[str, str] = {}
         self.notes: _Section | None = None
         self.task_stack: list[tuple[int, Checkbox]] = []
+        self.number = 0  # the line being read
 
-    def warn(self, line: int, message: str) -> None:
-        self.doc.warnings.append(Warning(self.file, line, message))
+    def warn(self, line: int, message: str, *, error: bool = False) -> None:
+        self.doc.warnings.append(PlanWarning(self.file, line, message, error))
 
     # Verbatim notes
 
     def keep(self, line: str) -> None:
         if self.story is not None:
-            self.story.notes += line + "\n"
+            self.story_note(line)
             return
         if self.notes is None:
             self.notes = _Section()
             self.outline.append({"kind": "notes", "section": self.notes})
+            if line.strip():
+                self.warn(self.number, f"kept verbatim in the phase notes: {line.strip()[:60]!r}")
         self.notes.lines.append(line)
+
+    def story_note(self, line: str) -> None:
+        """Text of a story that maps to no field: kept verbatim in its notes, and reported."""
+        assert self.story is not None
+        if line.strip() and not self.story.notes.strip():
+            self.warn(
+                self.number,
+                f"story {self.story.key}: kept verbatim in its notes: {line.strip()[:60]!r}",
+            )
+        self.story.notes += line + "\n"
 
     def close_notes(self) -> None:
         self.notes = None
@@ -136,6 +151,7 @@ class _Reader:
     def read(self) -> PlanDocument:
         in_fence = False
         for number, raw in enumerate(self.lines, 1):
+            self.number = number
             line = raw.rstrip()
             if _FENCE.match(line):
                 in_fence = not in_fence
@@ -157,7 +173,7 @@ class _Reader:
             if self.story_part == "description":
                 self.story.description += raw + "\n"
             else:
-                self.story.notes += raw + "\n"
+                self.story_note(raw)
         else:
             self.keep(raw)
 
@@ -182,7 +198,7 @@ class _Reader:
                 self.task_stack = []
             else:
                 self.story_part = "notes"
-                self.story.notes += raw + "\n"
+                self.story_note(raw)
             return
         if self.context != "notes" and level <= self.context_level:
             self.context = "notes"
@@ -245,8 +261,9 @@ class _Reader:
             line=line,
         )
         if any(s.number == self.sprint.number for s in self.doc.sprints):
-            raise PlanSyntaxError(self.file, line, f"sprint {self.sprint.number} appears twice")
-        self.doc.sprints.append(self.sprint)
+            self.warn(line, f"sprint {self.sprint.number} appears twice", error=True)
+        else:
+            self.doc.sprints.append(self.sprint)
         if self.context != "stories":
             self.outline.append({"kind": "stories", "raw": None})
             self.context = "stories"
@@ -268,9 +285,13 @@ class _Reader:
             file=self.file,
             line=line,
         )
-        if self.doc.story(story.key) is not None:
-            raise PlanSyntaxError(self.file, line, f"story {story.key} appears twice")
-        self.doc.stories.append(story)
+        first = self.doc.story(story.key)
+        if first is not None:
+            self.warn(
+                line, f"story {story.key} appears twice (first on line {first.line})", error=True
+            )
+        else:
+            self.doc.stories.append(story)
         self.story = story
         self.story_level = level
         self.story_part = None
@@ -279,7 +300,11 @@ class _Reader:
         number = _int(sprint)
         found = next((s for s in self.doc.sprints if s.number == number), None)
         if found is None:
-            self.warn(line, f"the timeline names sprint {number}, which the plan does not have")
+            self.warn(
+                line,
+                f"the timeline names sprint {number}, which the plan does not have",
+                error=True,
+            )
             found = SprintDoc(number=number, name=f"Sprint {number}", line=line)
             self.doc.sprints.append(found)
         found.weeks = re.sub(r"\s*[-–]\s*", "-", normalise_digits(weeks))
@@ -299,8 +324,9 @@ class _Reader:
                 name = (match.group(1) or match.group(3) or "").strip()
                 value = (match.group(2) or match.group(4) or "").strip()
                 kind = _field_kind(name)
-                if kind == "status" and lookup(PHASE_STATUS, value):
-                    self.phase.status = lookup(PHASE_STATUS, value)
+                phase_status = lookup(PHASE_STATUS, value) if kind == "status" else None
+                if phase_status is not None:
+                    self.phase.status = phase_status
                     self.phase.meta["Status"] = value
                     return
                 if name and value and line.lstrip().startswith("**"):
@@ -325,7 +351,12 @@ class _Reader:
                 return
             if not line.strip():
                 return
-        if self.context == "stories" and self.sprint is not None and line.strip() and not _RULE.match(line):
+        if (
+            self.context == "stories"
+            and self.sprint is not None
+            and line.strip()
+            and not _RULE.match(line)
+        ):
             self.sprint.goal = (self.sprint.goal + "\n" + line.strip()).strip()
             return
         if self.context in ("stories", "priorities", "timeline", "goals") and (
@@ -390,7 +421,7 @@ class _Reader:
             return
         if not line.strip() and not story.notes:
             return
-        story.notes += raw + "\n"
+        self.story_note(raw)
 
     def set_story_field(self, number: int, story: StoryDoc, kind: str, value: str) -> bool:
         if kind in ("description", "tasks", "acceptance"):
@@ -402,7 +433,9 @@ class _Reader:
         if kind == "priority":
             story.priority = lookup(PRIORITY, value)
             if story.priority is None:
-                self.warn(number, f"story {story.key}: unknown priority {value!r}, kept in its notes")
+                self.warn(
+                    number, f"story {story.key}: unknown priority {value!r}, kept in its notes"
+                )
                 return False
             return True
         if kind == "status":
@@ -414,7 +447,12 @@ class _Reader:
         if kind == "points":
             digits = re.match(rf"^({_NUM}+)", value)
             if digits is None:
-                raise PlanSyntaxError(self.file, number, f"story {story.key}: points must be a whole number, not {value!r}")
+                self.warn(
+                    number,
+                    f"story {story.key}: points must be a whole number, not {value!r}",
+                    error=True,
+                )
+                return True
             story.points = _int(digits.group(1))
             return True
         if kind == "moscow":
@@ -438,12 +476,18 @@ class _Reader:
         self.end_story()
         if not self.doc.phases and not self.doc.stories:
             raise PlanSyntaxError(
-                self.file, 1, "expected a plan: a '# Phase N: Title' heading or '#### Story N.M: Title' entries"
+                self.file,
+                1,
+                "expected a plan: a '# Phase N: Title' heading or '#### Story N.M: Title' entries",
             )
         for key, (moscow, line) in self.priorities.items():
             story = self.doc.story(key)
             if story is None:
-                self.warn(line, f"the prioritisation names story {key}, which the plan does not have")
+                self.warn(
+                    line,
+                    f"the prioritisation names story {key}, which the plan does not have",
+                    error=True,
+                )
             else:
                 story.moscow = moscow
         if self.phase is not None:
