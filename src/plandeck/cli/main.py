@@ -172,7 +172,7 @@ def demo() -> None:
 
         async with unit_of_work(create_sessionmaker(engine)) as session:
             result = await load_demo(session)
-            return result.project.key, result.created
+            return result.project.key, result.report is not None
 
     key, created = asyncio.run(_with_database(settings, action, migrate_first=True))
     verb = "created" if created else "already there"
