@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from plandeck import migrate
@@ -62,6 +64,36 @@ class TestMigrations:
 
         await migrate.upgrade(empty_database.engine)
         assert await _tables(empty_database) == EXPECTED_TABLES
+
+    async def test_acceptance_criteria_migration_keeps_existing_stories(
+        self, empty_database: TestDatabase
+    ) -> None:
+        await migrate.upgrade(empty_database.engine, "a0959b143b7f")
+        async with empty_database.engine.begin() as conn:
+            now = datetime(2026, 1, 1, tzinfo=UTC)
+            await conn.execute(
+                text(
+                    "INSERT INTO projects (id, key, name, description, timezone, created_at, updated_at, version) "
+                    "VALUES (1, 'OLD', 'Old', '', 'UTC', :now, :now, 1)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO stories (id, project_id, key, title, description, notes, priority, status, "
+                    "rank, created_at, updated_at, version) "
+                    "VALUES (1, 1, '1.1', 'Kept', '', '', 'medium', 'draft', 'a0', :now, :now, 1)"
+                ),
+                {"now": now},
+            )
+        await migrate.upgrade(empty_database.engine)
+        async with empty_database.engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT title, acceptance_criteria FROM stories"))
+            ).all()
+        assert [(title, json.loads(ac) if isinstance(ac, str) else ac) for title, ac in rows] == [
+            ("Kept", [])
+        ]
 
     async def test_models_and_migrations_do_not_drift(self, database: TestDatabase) -> None:
         async with database.engine.connect() as conn:

@@ -49,7 +49,9 @@ async def load_demo(session: AsyncSession) -> DemoResult:
     project = await project_service.create(
         session,
         user,
-        ProjectCreate(key=DEMO_KEY, name=f"Phase 3: {title}", description="The phase 3 sample plan."),
+        ProjectCreate(
+            key=DEMO_KEY, name=f"Phase 3: {title}", description="The phase 3 sample plan."
+        ),
     )
     report = await import_document(session, user, project, doc)
     return DemoResult(project, user, report)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from plandeck.models.base import (
     Base,
     IdMixin,
+    JSONType,
     RankType,
     SoftDeleteMixin,
     TimestampMixin,
@@ -50,6 +53,8 @@ class Story(IdMixin, TimestampMixin, SoftDeleteMixin, VersionedMixin, Base):
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # [{"text": ..., "done": ...}], in order; the plan document's acceptance criteria.
+    acceptance_criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     points: Mapped[int | None]
     priority: Mapped[Priority] = mapped_column(
         enum_column(Priority, "priority"), default=Priority.MEDIUM

@@ -216,6 +216,9 @@ class PlanImporter:
             "points": doc.points,
             "description": doc.description,
             "notes": doc.notes,
+            "acceptance_criteria": [
+                {"text": c.text, "done": c.done} for c in doc.acceptance_criteria
+            ],
             "moscow": doc.moscow,
             "phase_id": phase_ids.get(doc.phase) if doc.phase is not None else None,
             "sprint_id": sprint_ids.get(doc.sprint) if doc.sprint is not None else None,
@@ -413,6 +416,10 @@ async def document_from_project(
                 phase=phase_numbers.get(story.phase_id) if story.phase_id else None,
                 description=story.description,
                 tasks=by_story.get(story.id, []),
+                acceptance_criteria=[
+                    Checkbox(text=str(c["text"]), done=bool(c.get("done")))
+                    for c in story.acceptance_criteria
+                ],
                 notes=story.notes,
             )
         )

@@ -178,11 +178,17 @@ class Sprint(Schema):
 # Stories, tasks, comments
 
 
+class AcceptanceCriterion(InputSchema):
+    text: NonEmptyStr
+    done: bool = False
+
+
 class StoryCreate(InputSchema):
     title: Annotated[NonEmptyStr, Field(max_length=500)]
     key: StoryKey | None = Field(default=None, description="Generated when omitted.")
     description: str = ""
     notes: str = ""
+    acceptance_criteria: list[AcceptanceCriterion] = Field(default_factory=list)
     points: Points | None = None
     priority: Priority = Priority.MEDIUM
     status: StoryStatus = StoryStatus.DRAFT
@@ -197,6 +203,7 @@ class StoryUpdate(InputSchema):
     key: StoryKey | None = None
     description: str | None = None
     notes: str | None = None
+    acceptance_criteria: list[AcceptanceCriterion] | None = None
     points: Points | None = None
     priority: Priority | None = None
     status: StoryStatus | None = None
@@ -208,7 +215,15 @@ class StoryUpdate(InputSchema):
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> StoryUpdate:
-        for name in ("title", "key", "description", "notes", "priority", "status"):
+        for name in (
+            "title",
+            "key",
+            "description",
+            "notes",
+            "priority",
+            "status",
+            "acceptance_criteria",
+        ):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
@@ -221,6 +236,7 @@ class Story(Schema):
     title: str
     description: str
     notes: str
+    acceptance_criteria: list[dict[str, Any]]
     points: int | None
     priority: Priority
     status: StoryStatus

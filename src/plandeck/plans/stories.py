@@ -29,6 +29,7 @@ class StoryService(ProjectChildService[Story]):
         "title",
         "description",
         "notes",
+        "acceptance_criteria",
         "points",
         "priority",
         "status",
