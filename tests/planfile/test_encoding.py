@@ -240,13 +240,17 @@ class TestDamageRoundTrip:
         # nothing tells them apart, so the documented last rule picks 0x81.
         result = repair_text(damage("cool 😎 face"))
         assert result.text == "cool 😁 face"
-        assert result.repairs[-1].note.endswith("(rule: lower byte)")
+        assert "over '😎' U+1F60E (rule: lower byte)" in result.repairs[-1].note
 
     def test_surrounding_script_breaks_a_tie_between_letters(self) -> None:
         # チ (E3 83 81) loses its last byte; E3 83 + a lost byte may be チ or ノ (Katakana) or,
         # with the byte first, ぃ (E3 81 83, Hiragana). Beside ケ the Katakana one wins...
         result = repair_text(damage("チケット"))
         assert result.text == "チケット"
+        note = result.repairs[-1].note
+        assert note.startswith("lost byte 0x81 restored: chose 'チ' U+30C1 over ")
+        assert "'ノ' U+30CE (rule: lower byte)" in note
+        assert "'ぃ' U+3043 (rule: KATAKANA like the text around it)" in note
         # ... and with no letter beside it the lower byte sequence does: ぃ.
         assert repair_text(damage("チ")).text == "ぃ"
 
@@ -366,10 +370,11 @@ class TestSpeed:
         text = chunk * (1_000_000 // len(chunk) + 1)
         assert len(text) >= 1_000_000
         best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
+        # CPU time, best of five: other processes (xdist workers, CI neighbours) don't count.
+        for _ in range(5):
+            started = time.process_time()
             result = repair_text(text)
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
+        assert best < 0.1, f"{best:.3f} s"
         assert MOJIBAKE.findall(result.text) == []
         assert result.text.count("## 🎯 اولویت‌بندی ✅\n") == len(text) // len(chunk)
-        assert best < 0.1

@@ -61,15 +61,23 @@ def _settings() -> Settings:
 
 
 async def _with_database(
-    settings: Settings, action: Callable[[Any], Awaitable[T]], *, migrate_first: bool = False
+    settings: Settings, action: Callable[[Any], Awaitable[T]], *, prepare: bool = True
 ) -> T:
+    """Run ``action(engine)``. With ``prepare``, the embedded SQLite database is created and
+    migrated first (it is plandeck's own to manage), and a server database must already be
+    at the newest schema (its operator migrates it)."""
     from plandeck import migrate
     from plandeck.db import create_engine
 
+    embedded = settings.database_url.get_backend_name() == "sqlite"
+    if prepare and embedded:
+        _ensure_data_dir(settings)
     engine = create_engine(settings.database_url, settings)
     try:
-        if migrate_first:
+        if prepare and embedded:
             await migrate.upgrade(engine)
+        elif prepare:
+            await _require_head(engine)
         return await action(engine)
     except OSError as exc:
         raise CommandError(f"cannot reach the database {_describe(settings)}: {exc}") from exc
@@ -97,7 +105,7 @@ def migrate_command(
         await migrate.upgrade(engine, revision)
         return await migrate.current_revision(engine)
 
-    current = asyncio.run(_with_database(settings, action))
+    current = asyncio.run(_with_database(settings, action, prepare=False))
     out.print(f"database at revision {current} ({_describe(settings)})")
 
 
@@ -114,7 +122,7 @@ def downgrade(
         await migrate.downgrade(engine, revision)
         return await migrate.current_revision(engine)
 
-    current = asyncio.run(_with_database(settings, action))
+    current = asyncio.run(_with_database(settings, action, prepare=False))
     out.print(f"database at revision {current or 'base'} ({_describe(settings)})")
 
 
@@ -129,11 +137,7 @@ def serve(
     from plandeck.app import create_app
 
     settings = _settings()
-    if settings.database_url.get_backend_name() == "sqlite":
-        _ensure_data_dir(settings)
-        asyncio.run(_with_database(settings, _noop, migrate_first=True))
-    else:
-        asyncio.run(_with_database(settings, _require_head))
+    asyncio.run(_with_database(settings, _noop))
     out.print(f"plandeck {__version__} serving on http://{host}:{port} ({_describe(settings)})")
     uvicorn.run(
         create_app(settings),
@@ -165,7 +169,6 @@ def demo() -> None:
     from plandeck.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
 
     settings = _settings()
-    _ensure_data_dir(settings)
 
     async def action(engine: Any) -> tuple[str, bool]:
         from plandeck.db import create_sessionmaker, unit_of_work
@@ -174,7 +177,7 @@ def demo() -> None:
             result = await load_demo(session)
             return result.project.key, result.report is not None
 
-    key, created = asyncio.run(_with_database(settings, action, migrate_first=True))
+    key, created = asyncio.run(_with_database(settings, action))
     verb = "created" if created else "already there"
     out.print(f"demo project {key} {verb}; log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
@@ -207,7 +210,6 @@ def user_create(
         first = exc.errors()[0]
         raise CommandError(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
     settings = _settings()
-    _ensure_data_dir(settings)
 
     async def action(engine: Any) -> int:
         from plandeck.db import create_sessionmaker, unit_of_work
@@ -273,7 +275,10 @@ def _report(exc: BaseException) -> int:
     from plandeck.kit.integrity import translate_db_error
     from plandeck.planfile.document import PlanSyntaxError
 
-    if isinstance(exc, PlandeckError | CommandError | ConfigurationError | PlanSyntaxError):
+    if isinstance(exc, PlandeckError) and isinstance(exc.__cause__, DBAPIError):
+        # A local administrator's tool: say what the database said, too.
+        message = f"{exc}: {_first_line(exc.__cause__.orig)}"
+    elif isinstance(exc, PlandeckError | CommandError | ConfigurationError | PlanSyntaxError):
         message = str(exc)
     elif isinstance(exc, IntegrityError):
         message = translate_db_error(exc).detail

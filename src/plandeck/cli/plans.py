@@ -6,16 +6,18 @@ import asyncio
 import json
 import re
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from plandeck.cli.main import (
     CommandError,
     _describe,
-    _ensure_data_dir,
     _settings,
     _with_database,
     app,
@@ -86,7 +88,6 @@ def import_command(
     doc.raise_for_errors()
     key = project_key or _default_key(path)
     settings = _settings()
-    _ensure_data_dir(settings)
 
     async def action(engine: Any) -> Any:
         from sqlalchemy import select
@@ -106,7 +107,10 @@ def import_command(
                     project = await project_service.create(
                         session, actor, ProjectCreate(key=key, name=title[:200])
                     )
-                report = await import_document(session, actor, project, doc, prune=prune)
+                with _progress(len(doc.stories)) as progress:
+                    report = await import_document(
+                        session, actor, project, doc, prune=prune, progress=progress
+                    )
                 if dry_run:
                     await session.rollback()
                 else:
@@ -116,8 +120,31 @@ def import_command(
                 await session.rollback()
                 raise
 
-    report = asyncio.run(_with_database(settings, action, migrate_first=True))
+    report = asyncio.run(_with_database(settings, action))
     _summary(report, key, dry_run=dry_run, database=_describe(settings))
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int, int], None]]:
+    """A Rich progress bar on a terminal; a plain line every 10% otherwise (logs, CI)."""
+    if out.is_terminal:
+        with Progress(
+            TextColumn("importing stories"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=out,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("import", total=total)
+            yield lambda done, _total: bar.update(task, completed=done)
+        return
+    step = max(1, total // 10)
+
+    def plain(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            out.print(f"imported {done}/{total} stories", highlight=False)
+
+    yield plain
 
 
 def _summary(report: Any, key: str, *, dry_run: bool, database: str) -> None:

@@ -438,9 +438,10 @@ def _nearby_scripts(
     return frozenset(scripts)
 
 
-def _rank(
-    group: _Group, candidate: bytes, scripts: frozenset[str]
-) -> tuple[int, int, bytes, bytes]:
+_Key = tuple[int, int, bytes, bytes]  # kind, foreign script, inserted bytes, whole sequence
+
+
+def _rank(group: _Group, candidate: bytes, scripts: frozenset[str]) -> _Key:
     char = candidate.decode("utf-8")
     script = _script(char)
     foreign = int(bool(scripts) and script is not None and script not in scripts)
@@ -450,22 +451,24 @@ def _rank(
 def _lost_note(group: _Group, chosen: bytes, others: list[bytes], scripts: frozenset[str]) -> str:
     inserted = _inserted_bytes(group, chosen)
     restored = " ".join(f"0x{byte:02X}" for byte in inserted)
-    plural = "s" if len(inserted) > 1 else ""
-    head = f"lost byte{plural} {restored} restored: chose {_show(chosen)}"
+    head = f"lost byte{'s' if len(inserted) > 1 else ''} {restored} restored: chose {_show(chosen)}"
     if not others:
         return f"{head} (rule: the only candidate that decodes)"
-    rivals = ", ".join(_show(other) for other in others)
-    best, runner_up = _rank(group, chosen, scripts), _rank(group, others[0], scripts)
-    char, rival = chosen.decode("utf-8"), others[0].decode("utf-8")
-    if best[0] != runner_up[0]:
-        rule = f"{_kind(char)[1]} over {_kind(rival)[1]}"
-    elif best[1] != runner_up[1]:
-        rule = f"{_script(char)} like the surrounding text"
-    elif best[2] != runner_up[2]:
-        rule = "lower byte"
-    else:
-        rule = "lower byte sequence"
-    return f"{head} over {rivals} (rule: {rule})"
+    best = _rank(group, chosen, scripts)
+    rivals = ", ".join(
+        f"{_show(other)} (rule: {_deciding_rule(chosen, other, best, _rank(group, other, scripts))})"
+        for other in others
+    )
+    return f"{head} over {rivals}"
+
+
+def _deciding_rule(chosen: bytes, rival: bytes, best: _Key, other: _Key) -> str:
+    """Which of the ranking rules put ``chosen`` before ``rival``."""
+    if best[0] != other[0]:
+        return f"{_kind(chosen.decode('utf-8'))[1]} over {_kind(rival.decode('utf-8'))[1]}"
+    if best[1] != other[1]:
+        return f"{_script(chosen.decode('utf-8'))} like the text around it"
+    return "lower byte" if best[2] != other[2] else "lower byte sequence"
 
 
 def _inserted_bytes(group: _Group, chosen: bytes) -> list[int]:

@@ -8,6 +8,7 @@ a malformed document or a failure halfway leaves the database as it was.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ from plandeck.plans.schemas import (
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from plandeck.plans.tasks import task_service
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -100,7 +103,9 @@ class PlanImporter:
     ) -> None:
         self.session, self.actor, self.project, self.report = session, actor, project, report
 
-    async def run(self, doc: PlanDocument, *, prune: bool) -> None:
+    async def run(
+        self, doc: PlanDocument, *, prune: bool, progress: Progress | None = None
+    ) -> None:
         await require_role(self.session, self.actor, self.project, Role.ADMIN)
         phases = {p.number: p for p in await self._live(Phase)}
         sprints = {s.number: s for s in await self._live(Sprint)}
@@ -114,8 +119,10 @@ class PlanImporter:
             phase_id = phase_ids.get(sprint_doc.phase) if sprint_doc.phase is not None else None
             sprint = await self.sprint(sprints.get(sprint_doc.number), sprint_doc, phase_id)
             sprint_ids[sprint_doc.number] = sprint.id
-        for story_doc in doc.stories:
+        for done, story_doc in enumerate(doc.stories, 1):
             await self.story(stories.get(story_doc.key), story_doc, phase_ids, sprint_ids)
+            if progress is not None:
+                progress(done, len(doc.stories))
         seen = {s.key for s in doc.stories}
         for key, story in stories.items():
             if key in seen or (
@@ -315,10 +322,17 @@ class PlanImporter:
 
 
 async def import_document(
-    session: AsyncSession, actor: User, project: Project, doc: PlanDocument, *, prune: bool = False
+    session: AsyncSession,
+    actor: User,
+    project: Project,
+    doc: PlanDocument,
+    *,
+    prune: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
+    """Import ``doc`` into ``project``; ``progress(done, total)`` is called after each story."""
     report = ImportReport(file=doc.file, warnings=list(doc.warnings))
-    await PlanImporter(session, actor, project, report).run(doc, prune=prune)
+    await PlanImporter(session, actor, project, report).run(doc, prune=prune, progress=progress)
     return report
 
 
