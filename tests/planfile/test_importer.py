@@ -24,8 +24,9 @@ from plandeck.models import (
 from plandeck.planfile.export import render_json, render_markdown
 from plandeck.planfile.importer import document_from_project, import_document
 from plandeck.planfile.sprint_plan import parse_sprint_plan
-from plandeck.plans.schemas import StoryUpdate
+from plandeck.plans.schemas import StoryUpdate, TaskUpdate
 from plandeck.plans.stories import story_service
+from plandeck.plans.tasks import task_service
 from tests.factories.plans import make_member, make_project
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -154,9 +155,63 @@ class TestImport:
         await story_service.update(
             session, owner, project, story.id, StoryUpdate(status=StoryStatus.DONE)
         )
-        report = await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+        edited = PLAN.replace("**Status:** Approved", "**Status:** Review")
+        report = await import_document(
+            session, owner, project, parse_sprint_plan(edited, "plan.md")
+        )
         assert story.status is StoryStatus.DONE
         assert any("stays done" in w.message for w in report.warnings)
+
+    async def test_tracker_changes_survive_an_unchanged_document(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+        story = await story_service.get_by_key(session, owner, project, "1.1")
+        await story_service.update(session, owner, project, story.id, StoryUpdate(points=13))
+        first_task = await session.scalar(
+            select(Task).where(Task.story_id == story.id).order_by(Task.position)
+        )
+        assert first_task is not None
+        await task_service.update(session, owner, project, first_task.id, TaskUpdate(done=True))
+        version = story.version
+
+        report = await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+
+        assert story.points == 13
+        assert first_task.done is True
+        assert story.version == version, "nothing to write, so no new version"
+        assert not [w for w in report.warnings if "conflict" in w.message]
+        assert set(report.counts()) == {"unchanged"}
+
+    async def test_both_changed_the_same_field_document_wins_and_it_is_reported(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+        story = await story_service.get_by_key(session, owner, project, "1.1")
+        await story_service.update(
+            session, owner, project, story.id, StoryUpdate(title="Renamed in the tracker")
+        )
+        edited = PLAN.replace("Story 1.1: First", "Story 1.1: Renamed in the document")
+        report = await import_document(
+            session, owner, project, parse_sprint_plan(edited, "plan.md")
+        )
+        assert story.title == "Renamed in the document"
+        (conflict,) = [w for w in report.warnings if "conflict" in w.message]
+        assert conflict.message.startswith("conflict: story 1.1 title was changed in the tracker")
+        assert conflict.line == 6
+
+    async def test_document_change_applies_where_the_tracker_left_the_field(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+        story = await story_service.get_by_key(session, owner, project, "1.1")
+        await story_service.update(session, owner, project, story.id, StoryUpdate(points=13))
+        edited = PLAN.replace("Story 1.1: First (3 pts)", "Story 1.1: Retitled (3 pts)")
+        report = await import_document(
+            session, owner, project, parse_sprint_plan(edited, "plan.md")
+        )
+        assert (story.title, story.points) == ("Retitled", 13)
+        assert not [w for w in report.warnings if "conflict" in w.message]
 
     async def test_member_may_not_import(
         self, session: AsyncSession, owner: User, project: Project

@@ -55,6 +55,9 @@ class Story(IdMixin, TimestampMixin, SoftDeleteMixin, VersionedMixin, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # [{"text": ..., "done": ...}], in order; the plan document's acceptance criteria.
     acceptance_criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # The values the last plan import gave this story, so a re-import can tell which fields
+    # the document changed and which the team changed in the tracker. None: never imported.
+    import_baseline: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     points: Mapped[int | None]
     priority: Mapped[Priority] = mapped_column(
         enum_column(Priority, "priority"), default=Priority.MEDIUM

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
-from plandeck.kit.audit import record
+from plandeck.kit.audit import record, to_json
 from plandeck.kit.integrity import flush
 from plandeck.models import (
     ActivityAction,
@@ -87,6 +88,10 @@ class ImportReport:
 
     def count(self, entity: str, action: str) -> int:
         return sum(1 for c in self.changes if c.entity == entity and c.action == action)
+
+
+def _tree(boxes: list[Checkbox]) -> list[Any]:
+    return [[box.text, box.done, _tree(box.subtasks)] for box in boxes]
 
 
 def _diff(obj: object, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -234,23 +239,32 @@ class PlanImporter:
             values["priority"] = doc.priority
         if doc.status is not None:
             values["status"] = doc.status
+        doc_tasks = _tree(doc.tasks)
+        # What this import says, kept on the story so the next import can tell the
+        # document's edits from the tracker's (a three-way merge, field by field).
+        baseline = {**{name: to_json(value) for name, value in values.items()}, "tasks": doc_tasks}
         if story is None:
             created = await story_service.create(
                 self.session, self.actor, self.project, StoryCreate(key=doc.key, **values)
             )
             await self.tasks(created, [], doc.tasks)
+            await self._save_baseline(created, baseline)
             self.report.changes.append(Change("story", doc.key, "created"))
             return
-        if doc.status is not None and STATUS_PROGRESS[doc.status] < STATUS_PROGRESS[story.status]:
+        previous = story.import_baseline or {}
+        for name in list(values):
+            if self._keep_tracker_value(story, doc, name, to_json(values[name]), previous):
+                del values[name]
+        if "status" in values and STATUS_PROGRESS[values["status"]] < STATUS_PROGRESS[story.status]:
             self.report.warnings.append(
                 PlanWarning(
                     doc.file,
                     doc.line,
                     f"story {doc.key} stays {story.status.value}: an import never moves a story "
-                    f"back (the document says {doc.status.value})",
+                    f"back (the document says {values['status'].value})",
                 )
             )
-            values["status"] = story.status
+            del values["status"]
         changed = _diff(story, values)
         if changed:
             await story_service.update(
@@ -269,12 +283,70 @@ class PlanImporter:
                 .order_by(Task.position, Task.id)
             )
         )
-        tasks_changed = await self.tasks(story, existing, doc.tasks)
-        if tasks_changed:
-            changed["tasks"] = (len(existing), len(doc.tasks))
+        current_tasks = await self._task_tree(story.id)
+        if "tasks" in previous and doc_tasks == previous["tasks"]:
+            pass  # the document left the checklist alone: the tracker's ticks stay
+        else:
+            if "tasks" in previous and current_tasks not in (previous["tasks"], doc_tasks):
+                self._conflict(doc, "tasks", "the checklist")
+            if await self.tasks(story, existing, doc.tasks):
+                changed["tasks"] = (len(current_tasks), len(doc_tasks))
+        if story.import_baseline != baseline:
+            await self._save_baseline(story, baseline)
         self.report.changes.append(
             Change("story", doc.key, "updated" if changed else "unchanged", changed)
         )
+
+    async def _save_baseline(self, story: Story, baseline: dict[str, Any]) -> None:
+        # Bookkeeping, not an edit: written without bumping the story's version.
+        await self.session.execute(
+            update(Story)
+            .where(Story.id == story.id)
+            .values(import_baseline=baseline)
+            .execution_options(synchronize_session=False)
+        )
+        set_committed_value(story, "import_baseline", baseline)
+
+    def _keep_tracker_value(
+        self, story: Story, doc: StoryDoc, name: str, doc_value: Any, previous: dict[str, Any]
+    ) -> bool:
+        """True when the tracker's value stays: the document did not change this field since
+        the last import. When both changed it, the document wins and the conflict is reported."""
+        if name not in previous:
+            return False
+        if doc_value == previous[name]:
+            return True
+        current = to_json(getattr(story, name))
+        if current not in (previous[name], doc_value):
+            self._conflict(doc, name, f"{current!r} in the tracker, now {doc_value!r}")
+        return False
+
+    def _conflict(self, doc: StoryDoc, name: str, detail: str) -> None:
+        self.report.warnings.append(
+            PlanWarning(
+                doc.file,
+                doc.line,
+                f"conflict: story {doc.key} {name} was changed in the tracker and in the document "
+                f"({detail}); the document's version was taken",
+            )
+        )
+
+    async def _task_tree(self, story_id: int) -> list[Any]:
+        tasks = list(
+            await self.session.scalars(
+                select(Task)
+                .where(Task.story_id == story_id, Task.deleted_at.is_(None))
+                .order_by(Task.position, Task.id)
+            )
+        )
+        children: dict[int | None, list[Task]] = {}
+        for task in tasks:
+            children.setdefault(task.parent_id, []).append(task)
+
+        def build(parent: int | None) -> list[Any]:
+            return [[t.text, t.done, build(t.id)] for t in children.get(parent, [])]
+
+        return build(None)
 
     async def tasks(
         self, story: Story, existing: list[Task], boxes: list[Checkbox], parent: Task | None = None
