@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plandeck.db import create_sessionmaker, unit_of_work
 from plandeck.errors import Forbidden
 from plandeck.models import (
     ActivityAction,
@@ -21,12 +22,15 @@ from plandeck.models import (
     Task,
     User,
 )
+from plandeck.planfile.document import PlanSyntaxError
 from plandeck.planfile.export import render_json, render_markdown
 from plandeck.planfile.importer import document_from_project, import_document
 from plandeck.planfile.sprint_plan import parse_sprint_plan
 from plandeck.plans.schemas import StoryUpdate, TaskUpdate
 from plandeck.plans.stories import story_service
 from plandeck.plans.tasks import task_service
+from tests.databases import TestDatabase
+from tests.factories.accounts import make_user
 from tests.factories.plans import make_member, make_project
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -95,7 +99,13 @@ class TestImport:
             select(ActivityEvent).where(ActivityEvent.action == ActivityAction.IMPORTED)
         )
         assert event is not None
-        assert event.after == {"created": 4, "file": "plan.md", "warnings": 0}
+        assert event.after is not None
+        assert (event.after["file"], event.after["created"], event.after["warnings"]) == (
+            "plan.md",
+            4,
+            0,
+        )
+        assert "created story 1.1" in event.after["changes"]
         assert (event.entity_type, event.actor_id) == (EntityType.PROJECT, owner.id)
 
     async def test_reimport_of_the_same_document_changes_nothing(
@@ -212,6 +222,35 @@ class TestImport:
         )
         assert (story.title, story.points) == ("Retitled", 13)
         assert not [w for w in report.warnings if "conflict" in w.message]
+
+    async def test_value_the_tracker_cannot_hold_fails_with_file_and_line(
+        self, database: TestDatabase, tmp_path: Path
+    ) -> None:
+        db = await database.copy(tmp_path)
+        sessionmaker = create_sessionmaker(db.engine)
+        async with unit_of_work(sessionmaker) as session:
+            owner = await make_user(session)
+            project = await make_project(session, owner, key="HALF")
+            owner_id, project_id = owner.id, project.id
+        too_long = PLAN.replace("Story 1.2: Second", "Story 1.2: " + "x" * 600)
+
+        async def run() -> None:
+            async with unit_of_work(sessionmaker) as session:
+                owner = await session.get_one(User, owner_id)
+                project = await session.get_one(Project, project_id)
+                await import_document(
+                    session, owner, project, parse_sprint_plan(too_long, "plan.md")
+                )
+
+        with pytest.raises(
+            PlanSyntaxError,
+            match=r"^plan\.md:14: story 1\.2: title: String should have at most 500",
+        ):
+            await run()
+        async with unit_of_work(sessionmaker, read_only=True) as session:
+            assert await _count(session, Story) == 0, "story 1.1 was written before 1.2 failed"
+            assert await _count(session, Sprint) == 0
+        await db.engine.dispose()
 
     async def test_member_may_not_import(
         self, session: AsyncSession, owner: User, project: Project

@@ -8,10 +8,12 @@ a malformed document or a failure halfway leaves the database as it was.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,6 +37,7 @@ from plandeck.planfile.document import (
     Checkbox,
     PhaseDoc,
     PlanDocument,
+    PlanSyntaxError,
     PlanWarning,
     SprintDoc,
     StoryDoc,
@@ -90,6 +93,17 @@ class ImportReport:
         return sum(1 for c in self.changes if c.entity == entity and c.action == action)
 
 
+@contextmanager
+def _located(file: str, line: int | None, what: str) -> Iterator[None]:
+    """A value the tracker cannot hold (a title too long, say) is the document's error: say where."""
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise PlanSyntaxError(file, line, f"{what}: {where}: {first['msg']}") from None
+
+
 def _tree(boxes: list[Checkbox]) -> list[Any]:
     return [[box.text, box.done, _tree(box.subtasks)] for box in boxes]
 
@@ -117,15 +131,18 @@ class PlanImporter:
         stories = {s.key: s for s in await self._live(Story)}
         phase_ids: dict[int, int] = {n: p.id for n, p in phases.items()}
         for phase_doc in doc.phases:
-            phase = await self.phase(phases.get(phase_doc.number), phase_doc)
+            with _located(doc.file, phase_doc.line, f"phase {phase_doc.number}"):
+                phase = await self.phase(phases.get(phase_doc.number), phase_doc)
             phase_ids[phase_doc.number] = phase.id
         sprint_ids: dict[int, int] = {n: s.id for n, s in sprints.items()}
         for sprint_doc in doc.sprints:
             phase_id = phase_ids.get(sprint_doc.phase) if sprint_doc.phase is not None else None
-            sprint = await self.sprint(sprints.get(sprint_doc.number), sprint_doc, phase_id)
+            with _located(doc.file, sprint_doc.line, f"sprint {sprint_doc.number}"):
+                sprint = await self.sprint(sprints.get(sprint_doc.number), sprint_doc, phase_id)
             sprint_ids[sprint_doc.number] = sprint.id
         for done, story_doc in enumerate(doc.stories, 1):
-            await self.story(stories.get(story_doc.key), story_doc, phase_ids, sprint_ids)
+            with _located(story_doc.file or doc.file, story_doc.line, f"story {story_doc.key}"):
+                await self.story(stories.get(story_doc.key), story_doc, phase_ids, sprint_ids)
             if progress is not None:
                 progress(done, len(doc.stories))
         seen = {s.key for s in doc.stories}
@@ -149,6 +166,8 @@ class PlanImporter:
                 "file": doc.file,
                 **dict(sorted(self.report.counts().items())),
                 "warnings": len(self.report.warnings),
+                # What changed, in words (bounded: a huge import keeps its first lines).
+                "changes": [str(c) for c in self.report.changes if c.action != "unchanged"][:200],
             },
         )
         await flush(self.session)
