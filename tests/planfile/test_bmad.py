@@ -14,7 +14,7 @@ from plandeck.planfile.bmad import (
 from plandeck.planfile.document import (
     Checkbox,
     PlanSyntaxError,
-    Warning,  # noqa: A004 - the plan document's warning, as in document.py
+    PlanWarning,
 )
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "bmad"
@@ -115,7 +115,7 @@ class TestParseStoryFile:
             assert mapped not in story.notes
 
     def test_reads_a_v6_story_with_its_status_line_under_the_title(self) -> None:
-        warnings: list[Warning] = []
+        warnings: list[PlanWarning] = []
         story = parse_story_file(_sample(V6_STORY), V6_STORY, warnings=warnings)
 
         assert (story.key, story.title, story.status) == ("2.1", "Task Board", StoryStatus.DONE)
@@ -144,13 +144,13 @@ class TestParseStoryFile:
         assert story.status is status
 
     def test_unknown_status_is_a_warning_with_its_line(self) -> None:
-        warnings: list[Warning] = []
+        warnings: list[PlanWarning] = []
         story = parse_story_file(
             "# Story 3.1: Export\n\n## Status\n\nParked\n", "3.1.export.md", warnings=warnings
         )
 
         assert story.status is None
-        assert warnings == [Warning("3.1.export.md", 5, "unknown status 'Parked'; left empty")]
+        assert warnings == [PlanWarning("3.1.export.md", 5, "unknown status 'Parked'; left empty")]
 
     def test_status_written_in_the_heading(self) -> None:
         story = parse_story_file("# Story 3.1: Export\n\n## Status: Approved\n", "s.md")
@@ -196,7 +196,7 @@ class TestParseStoryFile:
         assert (story.key, story.phase, story.title) == ("3.4", 3, "Export CSV")
 
     def test_title_key_wins_over_the_file_name_with_a_warning(self) -> None:
-        warnings: list[Warning] = []
+        warnings: list[PlanWarning] = []
         story = parse_story_file("# Story 3.5: Export\n", "3.4.export.md", warnings=warnings)
 
         assert story.key == "3.5"
@@ -359,7 +359,7 @@ class TestParseEpics:
 
 class TestParseSprintStatus:
     def test_reads_story_statuses_by_key(self) -> None:
-        warnings: list[Warning] = []
+        warnings: list[PlanWarning] = []
         statuses = parse_sprint_status(_sample(SPRINT_STATUS), SPRINT_STATUS, warnings=warnings)
 
         assert statuses == {
@@ -375,7 +375,7 @@ class TestParseSprintStatus:
         text = (
             "development_status:\n  epic-1: in-progress\n  1-1-setup: parked\n  1-2-login: review\n"
         )
-        warnings: list[Warning] = []
+        warnings: list[PlanWarning] = []
 
         statuses = parse_sprint_status(text, "sprint-status.yaml", warnings=warnings)
 
@@ -384,7 +384,7 @@ class TestParseSprintStatus:
         assert "'parked'" in warnings[0].message
 
     def test_unrecognised_key_is_skipped_with_a_warning(self) -> None:
-        warnings: list[Warning] = []
+        warnings: list[PlanWarning] = []
         text = "development_status:\n  standalone-01-refactor: done\n"
 
         assert parse_sprint_status(text, "s.yaml", warnings=warnings) == {}
@@ -473,7 +473,7 @@ class TestReadBmadFolder:
     def test_readme_is_skipped_with_a_warning(self) -> None:
         doc = read_bmad_folder(_project())
 
-        assert Warning("README.md", 1, "not a plan document, skipped") in doc.warnings
+        assert PlanWarning("README.md", 1, "not a plan document, skipped") in doc.warnings
         assert len(doc.warnings) == 3  # the README and the two status disagreements
 
     def test_story_of_an_undescribed_epic_gets_a_placeholder_phase(self) -> None:

@@ -6,7 +6,7 @@ the epics with their stories in ``epics.md`` or ``epic-N.md``, and the team's pr
 one :class:`PlanDocument`. Nothing a story says is dropped: what has no field of its own is kept
 verbatim (line endings normalised to ``\\n``) in ``notes``.
 
-The parsers report what they could not map as :class:`Warning` values (file and 1-based line);
+The parsers report what they could not map as :class:`PlanWarning` values (file and 1-based line);
 :func:`parse_story_file` and :func:`parse_sprint_status` return plain values, so they append their
 warnings to the optional ``warnings`` list they are given.
 """
@@ -31,8 +31,8 @@ from plandeck.planfile.document import (
     PhaseDoc,
     PlanDocument,
     PlanSyntaxError,
+    PlanWarning,
     StoryDoc,
-    Warning,  # noqa: A004 - the plan document's warning, as in document.py
 )
 from plandeck.planfile.vocabulary import fold, lookup, normalise_digits
 
@@ -306,7 +306,7 @@ class _Fields:
     """Metadata lines of one story: the first value of each field wins."""
 
     file: str
-    warnings: list[Warning]
+    warnings: list[PlanWarning]
     status: tuple[str, int] | None = None  # the word as written, its 1-based line
     points: int | None = None
     priority: Priority | None = None
@@ -352,7 +352,7 @@ class _Fields:
                 self._warn(line, f"unknown status {word!r}; left empty")
 
     def _warn(self, line: int, message: str) -> None:
-        self.warnings.append(Warning(self.file, line, message))
+        self.warnings.append(PlanWarning(self.file, line, message))
 
 
 def _split_title(text: str) -> tuple[str, int | None]:
@@ -372,11 +372,11 @@ class _StoryRead:
     status_line: int | None
     titled: bool  # the title came from a heading, not from the file name
     headings: list[str]
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
 
 
 def _read_story(md: _Markdown) -> _StoryRead:
-    warnings: list[Warning] = []
+    warnings: list[PlanWarning] = []
     headings = md.headings
     # The "# Story N.M" heading, else the first top heading, else a "## Story N.M" one.
     candidates = [
@@ -396,7 +396,7 @@ def _read_story(md: _Markdown) -> _StoryRead:
         key = from_file[0]
     elif key is not None and from_file is not None and from_file[0] != key:
         warnings.append(
-            Warning(
+            PlanWarning(
                 md.file,
                 title_block.start + 1 if title_block else 1,
                 f"the title says Story {key}, the file name {from_file[0]}; the title wins",
@@ -497,7 +497,9 @@ def _read_field_section(
     return body == [first] and first.end - first.start == 1
 
 
-def parse_story_file(text: str, file: str, *, warnings: list[Warning] | None = None) -> StoryDoc:
+def parse_story_file(
+    text: str, file: str, *, warnings: list[PlanWarning] | None = None
+) -> StoryDoc:
     """Read one BMAD story file (``# Story 1.2: Title``, ``## Status``, ``## Story`` ...).
 
     The key comes from the title or, failing that, from the file name; without either this
@@ -537,7 +539,7 @@ def _read_epics(md: _Markdown) -> PlanDocument:
             phase = _read_epic(md, heading, epic, [headings[i] for i in inside], end, doc)
             if phase.number in phases:
                 doc.warnings.append(
-                    Warning(
+                    PlanWarning(
                         md.file,
                         phase.line,
                         f"Epic {phase.number} appears twice; the first one's title and description are kept",
@@ -561,7 +563,7 @@ def _read_epics(md: _Markdown) -> PlanDocument:
 def _add_story(doc: PlanDocument, story: StoryDoc) -> None:
     if (first := doc.story(story.key)) is not None:
         doc.warnings.append(
-            Warning(
+            PlanWarning(
                 doc.file,
                 story.line,
                 f"Story {story.key} appears twice (first at line {first.line}); this one is skipped",
@@ -602,7 +604,7 @@ def _read_epic(
                 phase.status = lookup({**vocabulary.PHASE_STATUS, **_BMAD_EPIC_STATUS}, label.value)
                 if phase.status is None:
                     doc.warnings.append(
-                        Warning(
+                        PlanWarning(
                             md.file,
                             number_of_line + 1,
                             f"unknown epic status {label.value!r}; left empty",
@@ -628,7 +630,7 @@ def _read_epic(
             found = _read_epic_story(md, sub, story, inside[index + 1 : stop], stop_line, doc)
             if found.phase != number:
                 doc.warnings.append(
-                    Warning(
+                    PlanWarning(
                         md.file,
                         found.line,
                         f"Story {found.key} sits under Epic {number}; it is filed under epic {found.phase}, the number before the dot",
@@ -751,7 +753,7 @@ class _SprintStatus:
     file: str
     stories: dict[str, tuple[_StatusEntry, StoryStatus | None]] = field(default_factory=dict)
     epics: dict[int, tuple[_StatusEntry, PhaseStatus | None]] = field(default_factory=dict)
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[PlanWarning] = field(default_factory=list)
 
 
 def _yaml_lines(root: yaml.Node | None, key: str) -> tuple[int | None, dict[str, int]]:
@@ -803,7 +805,7 @@ def _read_sprint_status(text: str, file: str) -> _SprintStatus:
             status = lookup({**vocabulary.PHASE_STATUS, **_BMAD_EPIC_STATUS}, entry.word)
             if status is None:
                 result.warnings.append(
-                    Warning(
+                    PlanWarning(
                         file,
                         entry.line,
                         f"unknown epic status {entry.word!r} for {raw_key}; left empty",
@@ -815,14 +817,14 @@ def _read_sprint_status(text: str, file: str) -> _SprintStatus:
             story_status = _story_status(entry.word) if entry.word else None
             if story_status is None:
                 result.warnings.append(
-                    Warning(
+                    PlanWarning(
                         file, entry.line, f"unknown status {entry.word!r} for {raw_key}; left empty"
                     )
                 )
             result.stories[f"{int(story[1])}.{int(story[2])}"] = (entry, story_status)
         else:
             result.warnings.append(
-                Warning(
+                PlanWarning(
                     file,
                     entry.line,
                     f"{raw_key!s} is no story (N-M-slug) or epic (epic-N) key; skipped",
@@ -832,7 +834,7 @@ def _read_sprint_status(text: str, file: str) -> _SprintStatus:
 
 
 def parse_sprint_status(
-    text: str, file: str, *, warnings: list[Warning] | None = None
+    text: str, file: str, *, warnings: list[PlanWarning] | None = None
 ) -> dict[str, StoryStatus]:
     """Story statuses of a ``sprint-status.yaml``: ``1-2-account-management: review`` -> ``{"1.2":
     StoryStatus.REVIEW}``. Entries with an unknown status are left out, with a warning."""
@@ -925,7 +927,7 @@ class _Merge:
     )
 
     def warn(self, file: str, line: int | None, message: str) -> None:
-        self.doc.warnings.append(Warning(file, line, message))
+        self.doc.warnings.append(PlanWarning(file, line, message))
 
     def add_epics(self, epics: PlanDocument) -> None:
         self.doc.headings.extend(epics.headings)

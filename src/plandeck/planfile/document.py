@@ -106,6 +106,3 @@ class PlanDocument:
 
     def story(self, key: str) -> StoryDoc | None:
         return next((s for s in self.stories if s.key == key), None)
-
-
-Warning = PlanWarning  # noqa: A001 - older name, kept for the readers that use it
