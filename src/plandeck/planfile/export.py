@@ -48,14 +48,16 @@ def render_story(story: StoryDoc, level: int = 4) -> list[str]:
     if story.priority:
         lines.append(f"**Priority:** {_priority_label(story.priority)}  ")
     lines.append(f"**Status:** {STATUS_LABEL[story.status or StoryStatus.DRAFT]}")
+    # Notes go before the parts: after a description or a task list they would read back as
+    # more of it (a description takes every line, a task list drops blank lines).
+    if story.notes.strip():
+        lines += ["", story.notes.strip()]
     if story.description.strip():
         lines += ["", "**Description:**", story.description.strip()]
     if story.acceptance_criteria:
         lines += ["", "**Acceptance Criteria:**", *_checkboxes(story.acceptance_criteria)]
     if story.tasks:
         lines += ["", "**Tasks:**", *_checkboxes(story.tasks)]
-    if story.notes.strip():
-        lines += ["", story.notes.strip()]
     return lines
 
 

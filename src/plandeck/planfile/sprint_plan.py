@@ -32,7 +32,8 @@ from plandeck.planfile.vocabulary import (
     normalise_digits,
 )
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# A closing run of '#' counts only after a space (CommonMark): "Port to C#" keeps its '#'.
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
 _NUM = r"[0-9۰-۹٠-٩]"
@@ -78,7 +79,9 @@ def _field_kind(name: str) -> str | None:
 
 
 def _heading_words(text: str) -> str:
-    return normalise_digits(_DECOR.sub("", text)).strip()
+    # Digits stay as written: the patterns accept Persian and Arabic-Indic digits wherever
+    # a number goes, and a title or a name keeps its own digits.
+    return _DECOR.sub("", text).strip()
 
 
 def _int(text: str) -> int:
@@ -430,19 +433,22 @@ class _Reader:
             if value and kind == "description":
                 story.description += value + "\n"
             return True
+        # An unknown value goes to the notes and leaves the field as an earlier line set it.
         if kind == "priority":
-            story.priority = lookup(PRIORITY, value)
-            if story.priority is None:
+            priority = lookup(PRIORITY, value)
+            if priority is None:
                 self.warn(
                     number, f"story {story.key}: unknown priority {value!r}, kept in its notes"
                 )
                 return False
+            story.priority = priority
             return True
         if kind == "status":
-            story.status = lookup(STORY_STATUS, value)
-            if story.status is None:
+            status = lookup(STORY_STATUS, value)
+            if status is None:
                 self.warn(number, f"story {story.key}: unknown status {value!r}, kept in its notes")
                 return False
+            story.status = status
             return True
         if kind == "points":
             digits = re.match(rf"^({_NUM}+)", value)
@@ -456,8 +462,11 @@ class _Reader:
             story.points = _int(digits.group(1))
             return True
         if kind == "moscow":
-            story.moscow = lookup(MOSCOW, value)
-            return story.moscow is not None
+            moscow = lookup(MOSCOW, value)
+            if moscow is None:
+                return False
+            story.moscow = moscow
+            return True
         return False
 
     def add_checkbox(self, story: StoryDoc, number: int, match: re.Match[str]) -> None:
