@@ -140,6 +140,7 @@ _FIELD_NAMES: dict[str, set[str]] = {
     "tasks": {"tasks", "task", "وظایف", "کارها", "تسک ها", "المهام", "subtasks"},
     "acceptance": {"acceptance criteria", "معیار پذیرش", "معیارهای پذیرش", "معايير القبول"},
 }
+_PARTS = ("description", "tasks", "acceptance")
 _VALUES: dict[str, dict[str, Any]] = {
     "priority": PRIORITY,
     "status": STORY_STATUS,
@@ -169,11 +170,7 @@ def _is_note_line(line: str) -> bool:
         return False
     # A level 5-6 heading is kept in the notes, unless it opens a part of the story.
     sub = _SUB_HEADING.match(line)
-    if sub and _field_kind(re.sub(r"^[^\w(]+", "", sub.group(1))) in (
-        "description",
-        "tasks",
-        "acceptance",
-    ):
+    if sub and _field_kind(re.sub(r"^[^\w(]+", "", sub.group(1))) in _PARTS:
         return False
     return not _reads_as_story_field(line)
 
