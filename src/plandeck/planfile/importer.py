@@ -293,16 +293,7 @@ class PlanImporter:
                 story.id,
                 StoryUpdate(**{k: values[k] for k in changed}),
             )
-        existing = list(
-            await self.session.scalars(
-                select(Task)
-                .where(
-                    Task.story_id == story.id, Task.deleted_at.is_(None), Task.parent_id.is_(None)
-                )
-                .order_by(Task.position, Task.id)
-            )
-        )
-        current_tasks = await self._task_tree(story.id)
+        current_tasks, existing = await self._task_tree(story.id)
         if "tasks" in previous and doc_tasks == previous["tasks"]:
             pass  # the document left the checklist alone: the tracker's ticks stay
         else:
@@ -350,7 +341,9 @@ class PlanImporter:
             )
         )
 
-    async def _task_tree(self, story_id: int) -> list[Any]:
+    async def _task_tree(self, story_id: int) -> tuple[list[Any], list[Task]]:
+        """The story's checklist as nested ``[text, done, children]``, and its top-level tasks
+        (one query for both)."""
         tasks = list(
             await self.session.scalars(
                 select(Task)
@@ -365,7 +358,7 @@ class PlanImporter:
         def build(parent: int | None) -> list[Any]:
             return [[t.text, t.done, build(t.id)] for t in children.get(parent, [])]
 
-        return build(None)
+        return build(None), children.get(None, [])
 
     async def tasks(
         self, story: Story, existing: list[Task], boxes: list[Checkbox], parent: Task | None = None
