@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from plandeck import __version__
+from plandeck.api.router import api_router
 from plandeck.config import Settings, get_settings
 from plandeck.db import create_engine, create_sessionmaker
 from plandeck.kit.problems import install_problem_handlers
@@ -39,5 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(api_router)
     app.include_router(web_routes.router)
     return app

@@ -10,7 +10,7 @@ import enum
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +95,37 @@ class DatabaseSettings(BaseSettings):
         return value.strip()
 
 
+class AuthSettings(BaseSettings):
+    model_config = _config("PLANDECK_AUTH_")
+
+    registration: Literal["open", "invite"] = Field(
+        default="open",
+        description="open: anyone may sign up; invite: only an admin creates accounts.",
+    )
+    access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    refresh_token_days: Annotated[int, Field(ge=1, le=365)] = 30
+    session_days: Annotated[int, Field(ge=1, le=365)] = 14
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure session cookies; default: on in production."
+    )
+
+
+class RateLimitSettings(BaseSettings):
+    model_config = _config("PLANDECK_RATE_LIMIT_")
+
+    enabled: bool = True
+    # `limits` notation: "N per second/minute/hour", several separated by ';'.
+    per_ip: str = "600 per minute"
+    per_user: str = "1200 per minute"
+    login: str = "10 per minute;50 per hour"
+
+
+class HttpSettings(BaseSettings):
+    model_config = _config("PLANDECK_HTTP_")
+
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
+
+
 class Settings(BaseSettings):
     model_config = _config("PLANDECK_")
 
@@ -105,6 +136,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     redis_url: str | None = None
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -136,6 +170,12 @@ class Settings(BaseSettings):
         return self.environment is Environment.PRODUCTION
 
     @property
+    def secure_cookies(self) -> bool:
+        if self.auth.cookie_secure is not None:
+            return self.auth.cookie_secure
+        return self.is_production
+
+    @property
     def database_url(self) -> URL:
         """The async SQLAlchemy URL; the embedded SQLite file when none is configured."""
         if self.database.url:
@@ -155,13 +195,20 @@ def _problems(exc: ValidationError, prefix: str) -> list[str]:
 def load_settings() -> Settings:
     """Build settings, reporting every bad variable at once in one ConfigurationError."""
     problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for name, section, prefix in (
+        ("database", DatabaseSettings, "PLANDECK_DATABASE_"),
+        ("auth", AuthSettings, "PLANDECK_AUTH_"),
+        ("rate_limit", RateLimitSettings, "PLANDECK_RATE_LIMIT_"),
+        ("http", HttpSettings, "PLANDECK_HTTP_"),
+    ):
+        try:
+            sections[name] = section()
+        except ValidationError as exc:
+            problems += _problems(exc, prefix)
+            sections[name] = section.model_construct()
     try:
-        database = DatabaseSettings()
-    except ValidationError as exc:
-        problems += _problems(exc, "PLANDECK_DATABASE_")
-        database = DatabaseSettings.model_construct()
-    try:
-        settings = Settings(database=database)
+        settings = Settings(**sections)
     except ValidationError as exc:
         problems += _problems(exc, "PLANDECK_")
     if problems:

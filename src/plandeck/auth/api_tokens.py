@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,8 +89,14 @@ class ApiTokenService:
         await session.delete(token)
         await flush(session)
 
-    async def authenticate(self, session: AsyncSession, plain: str) -> tuple[User, ApiToken] | None:
-        """The active owner of a valid, unexpired, unrevoked token; None otherwise."""
+    async def authenticate(
+        self, session: AsyncSession, plain: str, *, touch_older_than: timedelta | None = None
+    ) -> tuple[User, ApiToken] | None:
+        """The active owner of a valid, unexpired, unrevoked token; None otherwise.
+
+        ``last_used_at`` is written only when it is older than ``touch_older_than``, so
+        that reads stay reads.
+        """
         if not plain.startswith(TOKEN_PREFIX):
             return None
         row = (
@@ -109,8 +116,13 @@ class ApiTokenService:
             return None
         if not user.is_active:
             return None
-        token.last_used_at = now
-        await flush(session)
+        if (
+            touch_older_than is None
+            or token.last_used_at is None
+            or now - token.last_used_at >= touch_older_than
+        ):
+            token.last_used_at = now
+            await flush(session)
         return user, token
 
 

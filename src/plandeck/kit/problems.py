@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from plandeck.errors import PlandeckError
+from plandeck.errors import NotAuthenticated, PlandeckError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://plandeck.dev/problems/"
@@ -56,12 +56,14 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PlandeckError)
     if _wants_html(request):
         return _error_page(request, exc.status_code, exc.title, exc.detail)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
     return problem_response(
         exc.status_code,
         exc.title,
         exc.detail,
         slug=exc.slug,
         instance=request.url.path,
+        headers=headers,
         **exc.extra,
     )
 

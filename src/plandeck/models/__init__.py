@@ -2,6 +2,7 @@
 
 from plandeck.models.activity import ActivityEvent
 from plandeck.models.api_token import ApiToken
+from plandeck.models.auth_session import RefreshToken, WebSession
 from plandeck.models.base import Base
 from plandeck.models.comment import Comment
 from plandeck.models.enums import (
@@ -35,6 +36,7 @@ __all__ = [
     "PhaseStatus",
     "Priority",
     "Project",
+    "RefreshToken",
     "Role",
     "Sprint",
     "SprintStatus",
@@ -43,4 +45,5 @@ __all__ = [
     "Task",
     "TokenScope",
     "User",
+    "WebSession",
 ]

@@ -1,0 +1,37 @@
+"""Every API router, under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from plandeck.api import (
+    activity,
+    auth,
+    comments,
+    phases,
+    plans,
+    projects,
+    sprints,
+    stories,
+    tasks,
+    trash,
+    users,
+)
+
+API_PREFIX = "/api/v1"
+
+api_router = APIRouter(prefix=API_PREFIX)
+for module in (
+    auth,
+    users,
+    projects,
+    phases,
+    sprints,
+    stories,
+    tasks,
+    comments,
+    activity,
+    trash,
+    plans,
+):
+    api_router.include_router(module.router)

@@ -1,0 +1,89 @@
+"""A real plandeck server process per database kind, and signed-up API callers for it."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.processes import env_for, plandeck_server
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    kind: str
+    database_url: str
+    data_dir: Path
+    env: dict[str, str]
+
+    @property
+    def api(self) -> str:
+        return self.base_url + "/api/v1"
+
+    def anonymous(self) -> httpx.Client:
+        return httpx.Client(base_url=self.api, timeout=30)
+
+    def signup(self, name: str = "user") -> Caller:
+        """A new account, logged in with an access token."""
+        email = f"{name}-{next(_counter)}-{uuid.uuid4().hex[:8]}@example.com"
+        with self.anonymous() as client:
+            created = client.post(
+                "/auth/register", json={"email": email, "name": name, "password": PASSWORD}
+            )
+            assert created.status_code == 201, created.text
+            login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+        body = login.json()
+        client = httpx.Client(
+            base_url=self.api,
+            timeout=30,
+            headers={"Authorization": f"Bearer {body['access_token']}"},
+        )
+        return Caller(client=client, user=body["user"], email=email, tokens=body)
+
+    def project(self, owner: Caller, **fields: Any) -> dict[str, Any]:
+        key = fields.pop("key", f"P{uuid.uuid4().hex[:6].upper()}")
+        created = owner.client.post(
+            "/projects", json={"key": key, "name": f"Project {key}", **fields}
+        )
+        assert created.status_code == 201, created.text
+        body: dict[str, Any] = created.json()
+        return body
+
+    def member(self, owner: Caller, project_key: str, role: str, name: str = "member") -> Caller:
+        caller = self.signup(name)
+        added = owner.client.post(
+            f"/projects/{project_key}/members", json={"user_id": caller.user["id"], "role": role}
+        )
+        assert added.status_code == 201, added.text
+        return caller
+
+
+@dataclass
+class Caller:
+    client: httpx.Client
+    user: dict[str, Any]
+    email: str
+    tokens: dict[str, Any]
+
+
+@contextmanager
+def live_server(kind: str, database_url: str, data_dir: Path, **env: str) -> Iterator[LiveServer]:
+    environment = env_for(
+        database_url,
+        data_dir,
+        PLANDECK_RATE_LIMIT_ENABLED="false",
+        **env,
+    )
+    with plandeck_server(env=environment, cwd=data_dir) as base_url:
+        yield LiveServer(base_url, kind, database_url, data_dir, environment)
