@@ -31,8 +31,14 @@ def live(
         yield server
 
 
+@pytest.fixture(autouse=True)
+def _close_clients(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "live" in request.fixturenames:
+        live: LiveServer = request.getfixturevalue("live")
+        live.close_clients()
+
+
 @pytest.fixture
-def alice(live: LiveServer) -> Iterator[Caller]:
-    caller = live.signup("alice")
-    yield caller
-    caller.client.close()
+def alice(live: LiveServer) -> Caller:
+    return live.signup("alice")

@@ -6,7 +6,7 @@ import itertools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,23 @@ class LiveServer:
     database_url: str
     data_dir: Path
     env: dict[str, str]
+    _clients: list[httpx.Client] = field(default_factory=list)
+
+    def _track(self, client: httpx.Client) -> httpx.Client:
+        self._clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        """Close every client handed out (the API tests' autouse fixture calls it)."""
+        while self._clients:
+            self._clients.pop().close()
 
     @property
     def api(self) -> str:
         return self.base_url + "/api/v1"
 
     def anonymous(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api, timeout=30)
+        return self._track(httpx.Client(base_url=self.api, timeout=30))
 
     def signup(self, name: str = "user") -> Caller:
         """A new account, logged in with an access token."""
@@ -44,10 +54,12 @@ class LiveServer:
             login = client.post("/auth/login", json={"email": email, "password": PASSWORD})
             assert login.status_code == 200, login.text
         body = login.json()
-        client = httpx.Client(
-            base_url=self.api,
-            timeout=30,
-            headers={"Authorization": f"Bearer {body['access_token']}"},
+        client = self._track(
+            httpx.Client(
+                base_url=self.api,
+                timeout=30,
+                headers={"Authorization": f"Bearer {body['access_token']}"},
+            )
         )
         return Caller(client=client, user=body["user"], email=email, tokens=body)
 
