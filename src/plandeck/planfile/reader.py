@@ -14,13 +14,7 @@ _EPIC = re.compile(r"^#{1,2}\s+Epic\s+[0-9۰-۹٠-٩]+", re.M | re.I)
 PLAN_SUFFIXES = {".md", ".markdown", ".yaml", ".yml"}
 
 
-def decode(path: Path, display: str) -> tuple[str, list[PlanWarning]]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PlanSyntaxError(
-            display, None, f"cannot read the file: {exc.strerror or exc}"
-        ) from None
+def _repairs(display: str, data: bytes) -> tuple[str, list[PlanWarning]]:
     result = decode_document(data)
     warnings = [
         PlanWarning(
@@ -31,6 +25,16 @@ def decode(path: Path, display: str) -> tuple[str, list[PlanWarning]]:
         for repair in result.repairs
     ]
     return result.text, warnings
+
+
+def decode(path: Path, display: str) -> tuple[str, list[PlanWarning]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PlanSyntaxError(
+            display, None, f"cannot read the file: {exc.strerror or exc}"
+        ) from None
+    return _repairs(display, data)
 
 
 def is_bmad(name: str, text: str) -> bool:
@@ -67,12 +71,39 @@ def read_folder(folder: Path) -> PlanDocument:
         text, repaired = decode(file, name)
         texts[name] = text
         warnings += repaired
+    return _read_texts(str(folder), texts, warnings)
+
+
+def read_uploads(files: dict[str, bytes]) -> PlanDocument:
+    """Uploaded documents (name -> bytes), read like a file or a folder of them."""
+    if not files:
+        raise PlanSyntaxError("upload", None, "expected at least one plan document")
+    texts: dict[str, str] = {}
+    warnings: list[PlanWarning] = []
+    for name, data in sorted(files.items()):
+        text, repaired = _repairs(name, data)
+        texts[name] = text
+        warnings += repaired
+    if len(texts) == 1:
+        ((name, text),) = texts.items()
+        if is_bmad(name, text):
+            from plandeck.planfile.bmad import read_bmad_folder
+
+            doc = read_bmad_folder(texts)
+        else:
+            doc = parse_sprint_plan(text, name)
+        doc.warnings[:0] = warnings
+        return doc
+    return _read_texts("upload", texts, warnings)
+
+
+def _read_texts(label: str, texts: dict[str, str], warnings: list[PlanWarning]) -> PlanDocument:
     if any(is_bmad(name, text) for name, text in texts.items()):
         from plandeck.planfile.bmad import read_bmad_folder
 
         doc = read_bmad_folder(texts)
     else:
-        doc = PlanDocument(file=str(folder))
+        doc = PlanDocument(file=label)
         for name, text in texts.items():
             part = parse_sprint_plan(text, name)
             doc.phases += part.phases
