@@ -12,6 +12,7 @@ from plandeck.api.router import api_router
 from plandeck.config import Settings, get_settings
 from plandeck.db import create_engine, create_sessionmaker
 from plandeck.kit.problems import install_problem_handlers
+from plandeck.kit.security import install_http_hardening
 from plandeck.ops import health
 from plandeck.web import routes as web_routes
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    install_http_hardening(app, settings)
     app.include_router(health.router)
     app.include_router(api_router)
     app.include_router(web_routes.router)
