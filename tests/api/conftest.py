@@ -33,10 +33,13 @@ def live(
 
 @pytest.fixture(autouse=True)
 def _close_clients(request: pytest.FixtureRequest) -> Iterator[None]:
+    live: LiveServer | None = (
+        request.getfixturevalue("live") if "live" in request.fixturenames else None
+    )
+    opened_before = len(live._clients) if live else 0
     yield
-    if "live" in request.fixturenames:
-        live: LiveServer = request.getfixturevalue("live")
-        live.close_clients()
+    if live is not None:
+        live.close_clients(keep=opened_before)
 
 
 @pytest.fixture

@@ -31,9 +31,10 @@ class LiveServer:
         self._clients.append(client)
         return client
 
-    def close_clients(self) -> None:
-        """Close every client handed out (the API tests' autouse fixture calls it)."""
-        while self._clients:
+    def close_clients(self, keep: int = 0) -> None:
+        """Close the clients handed out after the first ``keep`` (the API tests' autouse
+        fixture closes what each test opened; module fixtures keep theirs)."""
+        while len(self._clients) > keep:
             self._clients.pop().close()
 
     @property

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plandeck.auth.roles import require_role
 from plandeck.errors import InvalidInput
-from plandeck.models import Project, User
+from plandeck.models import Project, Role, User
 from plandeck.planfile.document import PlanSyntaxError
 from plandeck.planfile.export import render_json, render_markdown
 from plandeck.planfile.importer import ImportReport, document_from_project, import_document
@@ -37,6 +38,9 @@ class PlanFileService:
         A dry run does all the work inside a savepoint and rolls it back, so its report is
         exactly what the real import would do; nothing is written either way on an error.
         """
+        # Who may import is decided before the document is read: a viewer learns nothing
+        # about why a document would fail.
+        await require_role(session, actor, project, Role.ADMIN)
         try:
             doc = read_uploads(files)
             doc.raise_for_errors()
