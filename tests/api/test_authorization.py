@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from plandeck.app import create_app
-from tests.api.live import Caller, LiveServer
+from tests.api.live import PASSWORD, Caller, LiveServer
 
 pytestmark = pytest.mark.slow
 
@@ -204,3 +204,26 @@ def test_every_route_is_covered() -> None:
     assert routed
     assert routed <= set(ROUTES), f"routes missing from the OpenAPI schema: {routed - set(ROUTES)}"
     assert len(PROTECTED) >= 40
+
+
+COOKIE_WRITES = [route for route in PROTECTED if route[0] in UNSAFE]
+
+
+@pytest.fixture(scope="module")
+def browser(live: LiveServer, world: World) -> Iterator[httpx.Client]:
+    """The owner, logged in the way a browser is: by the session cookie alone."""
+    client = httpx.Client(base_url=live.api, timeout=30)
+    login = client.post("/auth/login", json={"email": world.owner.email, "password": PASSWORD})
+    assert login.status_code == 200
+    assert "plandeck_session" in client.cookies
+    yield client
+    client.close()
+
+
+@pytest.mark.parametrize("route", COOKIE_WRITES, ids=_id)
+def test_cookie_write_without_csrf_token_is_403(
+    browser: httpx.Client, world: World, route: tuple[str, str]
+) -> None:
+    response = _call(browser, world, route)
+    assert response.status_code == 403, response.text
+    assert "CSRF" in response.json()["detail"]
