@@ -51,11 +51,13 @@ def free_port() -> int:
         return port
 
 
-def wait_for_http(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+def wait_for_http(
+    url: str, process: subprocess.Popen[str], log_path: Path, timeout: float = 30
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
+            output = log_path.read_text(errors="replace")
             raise AssertionError(f"server exited with {process.returncode}:\n{output}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
@@ -70,17 +72,21 @@ def wait_for_http(url: str, process: subprocess.Popen[str], timeout: float = 30)
 def running(
     args: list[str], *, env: Mapping[str, str], cwd: Path, ready_url: str
 ) -> Iterator[subprocess.Popen[str]]:
+    # The output goes to a file, not a pipe: a long-lived server would block once nobody
+    # read a full pipe (its access log alone fills one).
+    log_path = Path(cwd) / f"server-{os.getpid()}-{time.monotonic_ns()}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         args,
         env=dict(env),
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
     try:
-        wait_for_http(ready_url, process)
+        wait_for_http(ready_url, process, log_path)
         yield process
     finally:
         if process.poll() is None:
@@ -90,8 +96,7 @@ def running(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait()
-        if process.stdout:
-            process.stdout.close()
+        log.close()
 
 
 @contextmanager

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from plandeck import __version__
-from plandeck.api.router import api_router
+from plandeck.api.router import API_PREFIX, api_router
 from plandeck.config import Settings, get_settings
 from plandeck.db import create_engine, create_sessionmaker
+from plandeck.kit.openapi import install_openapi
 from plandeck.kit.problems import install_problem_handlers
 from plandeck.kit.security import install_http_hardening
 from plandeck.ops import health
@@ -43,5 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_http_hardening(app, settings)
     app.include_router(health.router)
     app.include_router(api_router)
+    install_openapi(app, api_prefix=API_PREFIX)
     app.include_router(web_routes.router)
     return app

@@ -72,7 +72,9 @@ def translate_db_error(exc: DBAPIError) -> PlandeckError:
         if _is_kind(exc, "not null", "notnull"):
             return InvalidInput("a required value is missing")
         return Conflict("the change conflicts with existing data")
-    if isinstance(exc, DataError) or _is_kind(exc, "dataerror", "out of range"):
+    if isinstance(exc, DataError) or _is_kind(
+        exc, "dataerror", "out of range", "value too long", "stringdatarighttruncation"
+    ):
         return InvalidInput("a value is out of range or of the wrong type for the database")
     if isinstance(exc, OperationalError) and _is_kind(exc, "database is locked", "busy"):
         return ServiceUnavailable("the database is busy; retry the request")
