@@ -1,7 +1,110 @@
-"""(being written)"""
+"""A project's sprints, addressed by their number in the project."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from plandeck import models
+from plandeck.api.projects import ProjectMember, with_etag
+from plandeck.api.responses import problems
+from plandeck.auth.deps import CurrentUser, DbSession
+from plandeck.kit.etag import IfMatch, expected_version, set_etag
+from plandeck.plans.schemas import MAX_INT, Sprint, SprintCreate, SprintUpdate
+from plandeck.plans.sprints import sprint_service
+
+router = APIRouter(prefix="/projects/{key}/sprints", tags=["sprints"])
+
+
+async def sprint_in_path(
+    number: Annotated[int, Path(ge=0, le=MAX_INT, description="The sprint's number.")],
+    project: ProjectMember,
+    session: DbSession,
+    user: CurrentUser,
+) -> models.Sprint:
+    return await sprint_service.get_by_number(session, user, project, number)
+
+
+SprintInPath = Annotated[models.Sprint, Depends(sprint_in_path)]
+
+
+def _sprint(response: Response, sprint: models.Sprint) -> Sprint:
+    set_etag(response, "sprint", sprint.id, sprint.version)
+    return Sprint.model_validate(sprint)
+
+
+@router.get("", responses=problems(401, 404, 422, 429), summary="A project's sprints")
+async def list_sprints(
+    project: ProjectMember, session: DbSession, user: CurrentUser
+) -> list[Sprint]:
+    """The sprints that are not in the trash, by number."""
+    return [Sprint.model_validate(s) for s in await sprint_service.list_in(session, user, project)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={**with_etag(201), **problems(401, 403, 404, 409, 422, 429)},
+    summary="Create a sprint",
+)
+async def create_sprint(
+    data: SprintCreate,
+    project: ProjectMember,
+    session: DbSession,
+    user: CurrentUser,
+    response: Response,
+) -> Sprint:
+    """Admins. The number is unique in the project, the trash included (409); ``phase_id``
+    must name a phase of the project that is not in the trash (422)."""
+    return _sprint(response, await sprint_service.create(session, user, project, data))
+
+
+@router.get(
+    "/{number}",
+    responses={**with_etag(), **problems(401, 404, 422, 429)},
+    summary="A sprint",
+)
+async def read_sprint(sprint: SprintInPath, response: Response) -> Sprint:
+    """Answers with an ``ETag`` to send back in ``If-Match`` when changing the sprint."""
+    return _sprint(response, sprint)
+
+
+@router.patch(
+    "/{number}",
+    responses={**with_etag(), **problems(401, 403, 404, 409, 422, 429)},
+    summary="Change a sprint",
+)
+async def update_sprint(
+    data: SprintUpdate,
+    sprint: SprintInPath,
+    project: ProjectMember,
+    session: DbSession,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Sprint:
+    """Admins. With ``If-Match`` (or ``version`` in the body) the change is refused with 409
+    when somebody else changed the sprint since."""
+    data.version = expected_version(if_match, data.version)
+    return _sprint(response, await sprint_service.update(session, user, project, sprint.id, data))
+
+
+@router.delete(
+    "/{number}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(401, 403, 404, 409, 422, 429),
+    summary="Move a sprint to the trash",
+)
+async def delete_sprint(
+    sprint: SprintInPath,
+    project: ProjectMember,
+    session: DbSession,
+    user: CurrentUser,
+    if_match: IfMatch = None,
+) -> None:
+    """Admins. Its stories move to the backlog; restoring the sprint
+    (``POST /projects/{key}/trash/sprint/{id}/restore``) takes back those still there."""
+    await sprint_service.delete(
+        session, user, project, sprint.id, expected_version=expected_version(if_match)
+    )

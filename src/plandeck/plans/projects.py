@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from plandeck.auth.roles import require_role
+from plandeck.auth.users import user_service
 from plandeck.errors import Conflict, Forbidden, InvalidInput, NotFound
 from plandeck.kit.audit import apply_changes, record, snapshot
 from plandeck.kit.integrity import flush
@@ -123,12 +125,20 @@ class ProjectService:
             await flush(session)
         return project
 
-    async def delete(self, session: AsyncSession, actor: User, project: Project) -> None:
+    async def delete(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        *,
+        expected_version: int | None = None,
+    ) -> None:
         """Removes the project and, by the database's cascades, everything in it.
 
         The activity trail keeps a ``deleted`` event with the project's last state.
         """
         await require_role(session, actor, project, Role.OWNER)
+        check_version("project", project, expected_version)
         record(
             session,
             actor=actor,
@@ -150,6 +160,7 @@ class ProjectService:
         return (
             await session.scalars(
                 select(Membership)
+                .options(joinedload(Membership.user))
                 .where(Membership.project_id == project.id)
                 .order_by(Membership.id)
             )
@@ -165,9 +176,18 @@ class ProjectService:
         actor_role = await require_role(session, actor, project, Role.ADMIN)
         if data.role is Role.OWNER and actor_role is not Role.OWNER:
             raise Forbidden("only an owner may make someone an owner")
-        user = await session.get(User, data.user_id)
-        if user is None or not user.is_active:
-            raise InvalidInput(f"user_id: no active user {data.user_id}", field="user_id")
+        if data.email is not None:
+            user = await user_service.get_by_email(session, data.email)
+            if user is None or not user.is_active:
+                raise InvalidInput(
+                    f"email: no active user {data.email}; they must sign up (or be given an "
+                    "account) before they can be added",
+                    field="email",
+                )
+        else:
+            user = await session.get(User, data.user_id)
+            if user is None or not user.is_active:
+                raise InvalidInput(f"user_id: no active user {data.user_id}", field="user_id")
         existing = await session.scalar(
             select(Membership).where(
                 Membership.project_id == project.id, Membership.user_id == user.id
@@ -175,7 +195,7 @@ class ProjectService:
         )
         if existing is not None:
             raise Conflict(f"{user.email} is already a member of {project.key}")
-        membership = Membership(project_id=project.id, user_id=user.id, role=data.role)
+        membership = Membership(project_id=project.id, user=user, role=data.role)
         session.add(membership)
         await flush(session)
         record(
@@ -192,9 +212,9 @@ class ProjectService:
 
     async def _member(self, session: AsyncSession, project: Project, user_id: int) -> Membership:
         membership = await session.scalar(
-            select(Membership).where(
-                Membership.project_id == project.id, Membership.user_id == user_id
-            )
+            select(Membership)
+            .options(joinedload(Membership.user))
+            .where(Membership.project_id == project.id, Membership.user_id == user_id)
         )
         if membership is None:
             raise NotFound(f"user {user_id} is not a member of {project.key}")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
-from plandeck.errors import InvalidInput
+from plandeck.errors import InvalidInput, NotFound
 from plandeck.kit.audit import record
 from plandeck.models import (
     ActivityAction,
@@ -54,6 +54,21 @@ class SprintService(ProjectChildService[Sprint]):
             f"{project.key} already has a sprint {number} (perhaps in the trash)",
             "number",
         )
+
+    async def get_by_number(
+        self, session: AsyncSession, actor: User, project: Project, number: int
+    ) -> Sprint:
+        await require_role(session, actor, project, Role.VIEWER)
+        sprint = await session.scalar(
+            select(Sprint).where(
+                Sprint.project_id == project.id,
+                Sprint.number == number,
+                Sprint.deleted_at.is_(None),
+            )
+        )
+        if sprint is None:
+            raise NotFound(f"sprint {number} not found in project {project.key}")
+        return sprint
 
     async def create(
         self, session: AsyncSession, actor: User, project: Project, data: SprintCreate
