@@ -295,3 +295,11 @@ class TestLoadSettings:
             load_settings()
         assert "hunter2secret" not in str(info.value)
         assert "ada:***@db" in str(info.value)
+
+
+def test_production_refuses_fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLANDECK_ENVIRONMENT", "production")
+    monkeypatch.setenv("PLANDECK_SECRET_KEY", "s" * 48)
+    monkeypatch.setenv("PLANDECK_PASSWORD_HASHING", "fast")
+    with pytest.raises(ConfigurationError, match="PLANDECK_PASSWORD_HASHING"):
+        load_settings()

@@ -7,6 +7,7 @@ readable names (``PLANDECK_DATABASE_URL``, ``PLANDECK_DATABASE_POOL_SIZE``).
 from __future__ import annotations
 
 import enum
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -154,6 +155,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
+            if os.environ.get("PLANDECK_PASSWORD_HASHING", "default") != "default":
+                raise ValueError(
+                    "PLANDECK_PASSWORD_HASHING is for test suites only; unset it in production"
+                )
             key = self.secret_key.get_secret_value().strip()
             if not key or key == DEFAULT_SECRET_KEY:
                 raise ValueError(

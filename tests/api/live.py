@@ -96,6 +96,8 @@ def live_server(kind: str, database_url: str, data_dir: Path, **env: str) -> Ite
         database_url,
         data_dir,
         PLANDECK_RATE_LIMIT_ENABLED="false",
+        # Many accounts are made: cheap argon2 parameters (the default ones are tested elsewhere).
+        PLANDECK_PASSWORD_HASHING="fast",
         **env,
     )
     with plandeck_server(env=environment, cwd=data_dir) as base_url:

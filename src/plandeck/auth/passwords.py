@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -10,7 +12,14 @@ from plandeck.errors import InvalidInput
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id with the library's recommended parameters. PLANDECK_PASSWORD_HASHING=fast trades
+# that strength for speed in test suites that create many accounts; production refuses it
+# (config.py). Hashes record their parameters, so either setting verifies both kinds.
+_hasher = (
+    PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    if os.environ.get("PLANDECK_PASSWORD_HASHING") == "fast"
+    else PasswordHasher()
+)
 
 
 def check_password_policy(password: str, *, email: str | None = None) -> None:
