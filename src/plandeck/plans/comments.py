@@ -11,8 +11,9 @@ from plandeck.auth.roles import require_role
 from plandeck.errors import Forbidden
 from plandeck.kit.audit import apply_changes, snapshot
 from plandeck.kit.integrity import flush
-from plandeck.models import ActivityAction, Comment, EntityType, Project, Role, User
+from plandeck.models import ActivityAction, Comment, EntityType, Project, Role, Story, User
 from plandeck.plans.schemas import CommentCreate, CommentUpdate
+from plandeck.plans.stories import live_story_by_key
 from plandeck.plans.story_items import StoryItemService
 
 
@@ -33,11 +34,19 @@ class CommentService(StoryItemService[Comment]):
         self, session: AsyncSession, actor: User, project: Project, story_id: int
     ) -> Sequence[Comment]:
         await require_role(session, actor, project, Role.VIEWER)
-        await self._story(session, project, story_id)
+        return await self._list(session, await self._story(session, project, story_id))
+
+    async def list_by_story_key(
+        self, session: AsyncSession, actor: User, project: Project, story_key: str
+    ) -> Sequence[Comment]:
+        await require_role(session, actor, project, Role.VIEWER)
+        return await self._list(session, await live_story_by_key(session, project, story_key))
+
+    async def _list(self, session: AsyncSession, story: Story) -> Sequence[Comment]:
         return (
             await session.scalars(
                 select(Comment)
-                .where(Comment.story_id == story_id, Comment.deleted_at.is_(None))
+                .where(Comment.story_id == story.id, Comment.deleted_at.is_(None))
                 .order_by(Comment.created_at, Comment.id)
             )
         ).all()
@@ -51,7 +60,31 @@ class CommentService(StoryItemService[Comment]):
         data: CommentCreate,
     ) -> Comment:
         await require_role(session, actor, project, Role.MEMBER)
-        story = await self._story(session, project, story_id)
+        return await self._create(
+            session, actor, project, await self._story(session, project, story_id), data
+        )
+
+    async def create_by_story_key(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        story_key: str,
+        data: CommentCreate,
+    ) -> Comment:
+        await require_role(session, actor, project, Role.MEMBER)
+        return await self._create(
+            session, actor, project, await live_story_by_key(session, project, story_key), data
+        )
+
+    async def _create(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        story: Story,
+        data: CommentCreate,
+    ) -> Comment:
         comment = Comment(story_id=story.id, author_id=actor.id, body=data.body)
         session.add(comment)
         await flush(session)

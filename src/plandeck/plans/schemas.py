@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import EmailStr, Field, StringConstraints, model_validator
 
 from plandeck.kit.schemas import InputSchema, NonEmptyStr, Schema
 from plandeck.models import (
@@ -72,12 +73,29 @@ class Project(Schema):
 
 
 class MembershipCreate(InputSchema):
-    user_id: RefId
+    user_id: RefId | None = Field(default=None, description="The user to add; or give `email`.")
+    email: EmailStr | None = Field(
+        default=None,
+        description="The email address of the user to add, instead of `user_id`.",
+        examples=["grace@example.com"],
+    )
     role: Role = Role.MEMBER
+
+    @model_validator(mode="after")
+    def _one_way_to_name_the_user(self) -> MembershipCreate:
+        if (self.user_id is None) == (self.email is None):
+            raise ValueError("give either user_id or email")
+        return self
 
 
 class MembershipUpdate(InputSchema):
     role: Role
+
+
+class UserSummary(Schema):
+    id: int
+    name: str
+    email: str
 
 
 class Membership(Schema):
@@ -86,6 +104,7 @@ class Membership(Schema):
     user_id: int
     role: Role
     created_at: datetime
+    user: UserSummary
 
 
 # Phases and sprints
@@ -173,6 +192,29 @@ class Sprint(Schema):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+
+
+# The trash
+
+
+class TrashKind(enum.StrEnum):
+    """What can be in a project's trash (values as in the activity trail's ``entity_type``)."""
+
+    PHASE = "phase"
+    SPRINT = "sprint"
+    STORY = "story"
+    TASK = "task"
+    COMMENT = "comment"
+
+
+class TrashItem(Schema):
+    kind: TrashKind
+    id: int
+    label: str = Field(examples=["Sprint 9: Board"])
+    deleted_at: datetime
+    deleted_by: UserSummary | None = Field(
+        description="Who moved it to the trash (with its phase, for what went along); null when unknown."
+    )
 
 
 # Stories, tasks, comments
@@ -305,3 +347,93 @@ class ActivityEvent(Schema):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     created_at: datetime
+
+
+# Story lists, the board and moves
+
+StorySort = Literal[
+    "rank",
+    "-rank",
+    "key",
+    "-key",
+    "points",
+    "-points",
+    "priority",
+    "-priority",
+    "status",
+    "-status",
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+]
+
+
+class StoryFilter(Schema):
+    """What ``GET /projects/{key}/stories`` narrows the list by; every filter given must hold."""
+
+    status: list[StoryStatus] = Field(
+        default_factory=list, description="Any of these statuses (repeat the parameter)."
+    )
+    priority: list[Priority] = Field(default_factory=list, description="Any of these priorities.")
+    moscow: list[MoSCoW] = Field(default_factory=list, description="Any of these MoSCoW values.")
+    assignee: RefId | Literal["me", "none"] | None = Field(
+        default=None,
+        description="A user id, `me` (the caller) or `none` (unassigned).",
+        examples=["me"],
+    )
+    sprint: Number | Literal["backlog"] | None = Field(
+        default=None,
+        description="A sprint number, or `backlog` for the stories in no sprint.",
+        examples=[9],
+    )
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        default=None,
+        description="Text in the key, title or description (case-insensitive).",
+        examples=["migration"],
+    )
+
+
+class StoryPage(Schema):
+    items: list[Story]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page.",
+        examples=["eyJzb3J0IjoicmFuayIsImFmdGVyIjpbOSwiYTMiLDQyXX0"],
+    )
+
+
+class BoardStory(Story):
+    """A story on a sprint board or in the backlog, with its checklist progress."""
+
+    tasks_total: int = Field(description="Live tasks, subtasks included.", examples=[5])
+    tasks_done: int = Field(examples=[2])
+
+
+class StoryMove(InputSchema):
+    """Where a story goes: a sprint (``null``: the backlog) and a place between two neighbours.
+
+    Leave ``sprint`` out to stay in the story's sprint. Neighbours are story keys in the
+    target list; with neither, a story that changes list goes to its end and a story that
+    stays keeps its place. Positions are computed from the neighbours' current places, so a
+    move stays right even if the list changed since the caller read it.
+    """
+
+    sprint: Number | None = Field(
+        default=None, description="Target sprint number; null for the backlog.", examples=[9]
+    )
+    status: StoryStatus | None = Field(default=None, description="A new status, if any.")
+    before: StoryKey | None = Field(
+        default=None, description="Place the story right before this one.", examples=["9.3"]
+    )
+    after: StoryKey | None = Field(
+        default=None, description="Place the story right after this one.", examples=["9.2"]
+    )
+    version: ExpectedVersion | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StoryMove:
+        if "status" in self.model_fields_set and self.status is None:
+            raise ValueError("status cannot be null")
+        if self.before is not None and self.before == self.after:
+            raise ValueError("before and after must be different stories")
+        return self

@@ -4,20 +4,201 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import membership_of, require_role
-from plandeck.errors import InvalidInput, NotFound
-from plandeck.models import EntityType, Phase, Project, Role, Sprint, Story, User
+from plandeck.errors import Conflict, InvalidInput, NotFound
+from plandeck.kit.audit import snapshot
+from plandeck.kit.integrity import flush
+from plandeck.kit.pagination import Page, Sorting, SortKey, paginate
+from plandeck.models import (
+    ActivityAction,
+    EntityType,
+    Membership,
+    Phase,
+    Priority,
+    Project,
+    Role,
+    Sprint,
+    Story,
+    StoryStatus,
+    Task,
+    User,
+)
+from plandeck.plans import schemas
 from plandeck.plans.base import ProjectChildService, ensure_free
-from plandeck.plans.common import live_reference
+from plandeck.plans.common import check_version, live_reference
 from plandeck.plans.ranking import last_rank, rank_between
-from plandeck.plans.schemas import StoryCreate, StoryUpdate
+from plandeck.plans.schemas import StoryCreate, StoryFilter, StoryMove, StoryUpdate
 
 _NUMBERED_KEY = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+# A rank longer than this makes the list's ranks respaced: the column holds 64 characters,
+# and ranks only grow that long from many moves into the same gap.
+_MAX_RANK_LENGTH = 48
+_MOVE_FIELDS = ("sprint_id", "status", "rank")
+
+
+def _order_of(column: Any, members: type[Priority] | type[StoryStatus]) -> ColumnElement[int]:
+    """An enum column by its members' declared order (most urgent priority first, workflow
+    order for statuses), not alphabetically."""
+    return case({member: index for index, member in enumerate(members)}, value=column)
+
+
+STORY_SORTING = Sorting(
+    orders={
+        # The plan's own order: by sprint number (the backlog last), then by rank.
+        "rank": (SortKey(Sprint.number, int, nullable=True), SortKey(Story.rank, str)),
+        "key": (SortKey(Story.key, str),),
+        "points": (SortKey(Story.points, int, nullable=True),),
+        "priority": (SortKey(_order_of(Story.priority, Priority), int),),
+        "status": (SortKey(_order_of(Story.status, StoryStatus), int),),
+        "created_at": (SortKey(Story.created_at, datetime),),
+        "updated_at": (SortKey(Story.updated_at, datetime),),
+    },
+    tiebreaker=SortKey(Story.id, int),
+    default="rank",
+)
+
+# The board reads the columns the Story schema shows as plain rows: no ORM objects to build.
+_BOARD_COLUMNS = tuple(getattr(Story, name) for name in schemas.Story.model_fields)
+
+
+async def live_story_by_key(session: AsyncSession, project: Project, key: str) -> Story:
+    """A story of the project that is not in the trash; the caller has checked the role."""
+    story = await session.scalar(
+        select(Story).where(
+            Story.project_id == project.id, Story.key == key, Story.deleted_at.is_(None)
+        )
+    )
+    if story is None:
+        raise NotFound(f"story {key} not found in project {project.key}")
+    return story
+
+
+def _in_list(project_id: int, sprint_id: int | None) -> ColumnElement[bool]:
+    """The live stories of a sprint, or of the backlog for ``None``."""
+    return and_(
+        Story.project_id == project_id,
+        Story.deleted_at.is_(None),
+        Story.sprint_id.is_(None) if sprint_id is None else Story.sprint_id == sprint_id,
+    )
+
+
+class StoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> StoryRepository:
+        return cls(session)
+
+    def filtered(self, project: Project, filters: StoryFilter, actor: User) -> Select[Any]:
+        """The project's live stories that pass ``filters``; their sprint is joined for sorting."""
+        statement = (
+            select(Story)
+            .outerjoin(Sprint, Sprint.id == Story.sprint_id)
+            .where(Story.project_id == project.id, Story.deleted_at.is_(None))
+        )
+        if filters.status:
+            statement = statement.where(Story.status.in_(filters.status))
+        if filters.priority:
+            statement = statement.where(Story.priority.in_(filters.priority))
+        if filters.moscow:
+            statement = statement.where(Story.moscow.in_(filters.moscow))
+        if filters.assignee == "none":
+            statement = statement.where(Story.assignee_id.is_(None))
+        elif filters.assignee is not None:
+            assignee = actor.id if filters.assignee == "me" else filters.assignee
+            statement = statement.where(Story.assignee_id == assignee)
+        if filters.sprint == "backlog":
+            statement = statement.where(Story.sprint_id.is_(None))
+        elif filters.sprint is not None:
+            statement = statement.where(Sprint.number == filters.sprint)
+        if filters.q:
+            # icontains is ILIKE on PostgreSQL and lower() LIKE lower() on SQLite.
+            statement = statement.where(
+                or_(
+                    Story.key.icontains(filters.q, autoescape=True),
+                    Story.title.icontains(filters.q, autoescape=True),
+                    Story.description.icontains(filters.q, autoescape=True),
+                )
+            )
+        return statement
+
+    async def board_access(
+        self, user: User, project_key: str, sprint_number: int | None
+    ) -> Row[*tuple[Any, ...]] | None:
+        """(project_id, role, sprint_id) in one query: the project if ``user`` is a member,
+        their role, and the live sprint with that number (None when there is none)."""
+        statement = _BACKLOG_ACCESS if sprint_number is None else _SPRINT_ACCESS
+        params = {"user_id": user.id, "project_key": project_key, "number": sprint_number}
+        return (await self.session.execute(statement, params)).first()
+
+    async def board(self, project_id: int, sprint_id: int | None) -> list[dict[str, Any]]:
+        """A list's stories by rank with their live task counts, in one grouped query, as
+        plain dicts (the cheapest input for the response schema to validate)."""
+        statement = _BACKLOG_BOARD if sprint_id is None else _SPRINT_BOARD
+        params = {"project_id": project_id, "sprint_id": sprint_id}
+        return [row._asdict() for row in await self.session.execute(statement, params)]
+
+
+def _board_access_statement(*, sprint: bool) -> Select[*tuple[Any, ...]]:
+    statement = (
+        select(Project.id.label("project_id"), Membership.role)
+        .join(
+            Membership,
+            and_(Membership.project_id == Project.id, Membership.user_id == bindparam("user_id")),
+        )
+        .where(Project.key == bindparam("project_key"))
+    )
+    if sprint:
+        statement = statement.add_columns(Sprint.id.label("sprint_id")).outerjoin(
+            Sprint,
+            and_(
+                Sprint.project_id == Project.id,
+                Sprint.number == bindparam("number"),
+                Sprint.deleted_at.is_(None),
+            ),
+        )
+    return statement
+
+
+def _board_statement(*, sprint: bool) -> Select[*tuple[Any, ...]]:
+    in_list = Story.sprint_id == bindparam("sprint_id") if sprint else Story.sprint_id.is_(None)
+    return (
+        select(
+            *_BOARD_COLUMNS,
+            func.count(Task.id).label("tasks_total"),
+            func.count(case((Task.done, Task.id))).label("tasks_done"),
+        )
+        .outerjoin(Task, and_(Task.story_id == Story.id, Task.deleted_at.is_(None)))
+        .where(Story.project_id == bindparam("project_id"), Story.deleted_at.is_(None), in_list)
+        .group_by(Story.id)
+        .order_by(Story.rank, Story.id)
+    )
+
+
+# The board is the busiest read, so its statements are built once, with parameters: building
+# one costs about as much as running it.
+_SPRINT_ACCESS = _board_access_statement(sprint=True)
+_BACKLOG_ACCESS = _board_access_statement(sprint=False)
+_SPRINT_BOARD = _board_statement(sprint=True)
+_BACKLOG_BOARD = _board_statement(sprint=False)
 
 
 class StoryService(ProjectChildService[Story]):
@@ -100,14 +281,7 @@ class StoryService(ProjectChildService[Story]):
         self, session: AsyncSession, actor: User, project: Project, key: str
     ) -> Story:
         await require_role(session, actor, project, Role.VIEWER)
-        story = await session.scalar(
-            select(Story).where(
-                Story.project_id == project.id, Story.key == key, Story.deleted_at.is_(None)
-            )
-        )
-        if story is None:
-            raise NotFound(f"story {key} not found in project {project.key}")
-        return story
+        return await live_story_by_key(session, project, key)
 
     async def list_for_sprint(
         self, session: AsyncSession, actor: User, project: Project, sprint_id: int | None
@@ -144,6 +318,276 @@ class StoryService(ProjectChildService[Story]):
         if "assignee_id" in changes:
             await self._check_assignee(session, project, changes["assignee_id"])
         return changes
+
+    # By key, as the API addresses stories
+
+    async def update_by_key(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        key: str,
+        data: StoryUpdate,
+    ) -> Story:
+        await require_role(session, actor, project, self.edit_role)
+        story = await live_story_by_key(session, project, key)
+        changes = await self._validate_changes(session, project, story, data.changes())
+        return await self._apply(session, actor, story, changes, expected_version=data.version)
+
+    async def delete_by_key(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        key: str,
+        *,
+        expected_version: int | None = None,
+    ) -> Story:
+        story = await live_story_by_key(session, project, key)
+        return await self.delete(
+            session, actor, project, story.id, expected_version=expected_version
+        )
+
+    # Lists
+
+    async def list_filtered(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        filters: StoryFilter,
+        *,
+        sort: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Story]:
+        """One page of the project's stories that pass ``filters``, in ``sort`` order
+        (``STORY_SORTING``; by sprint then rank by default)."""
+        await require_role(session, actor, project, Role.VIEWER)
+        statement = StoryRepository.from_session(session).filtered(project, filters, actor)
+        return await paginate(
+            session, statement, STORY_SORTING, sort=sort, limit=limit, cursor=cursor
+        )
+
+    async def list_for_board(
+        self, session: AsyncSession, actor: User, project_key: str, sprint_number: int | None
+    ) -> list[dict[str, Any]]:
+        """A sprint's stories (the backlog's for ``None``) by rank, each with ``tasks_total``
+        and ``tasks_done``, as dicts of the Story schema's fields.
+
+        The board is the busiest read, so it takes the project by key and needs two queries
+        whatever the number of stories: the project, the caller's role and the sprint in
+        one, the stories with their task counts in the other.
+        """
+        repository = StoryRepository.from_session(session)
+        access = await repository.board_access(actor, project_key, sprint_number)
+        # Viewer is the lowest role: being a member is the role check.
+        if access is None or not actor.is_active:
+            raise NotFound(f"project {project_key!r} not found")
+        sprint_id = None
+        if sprint_number is not None:
+            sprint_id = access.sprint_id
+            if sprint_id is None:
+                raise NotFound(f"sprint {sprint_number} not found in project {project_key}")
+        return await repository.board(access.project_id, sprint_id)
+
+    # Moves
+
+    async def move(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        key: str,
+        data: StoryMove,
+    ) -> Story:
+        """Move a story to another sprint or the backlog and/or status, between two neighbours.
+
+        Moves into one list take turns: the list is locked (its sprint's row, the project's
+        for the backlog; SQLite serialises writers anyway), then the story and its neighbours
+        are read as they are now, so a neighbour that moved meanwhile is honoured where it
+        is and two stories moved into the same gap get distinct ranks in a defined order.
+        """
+        await require_role(session, actor, project, self.edit_role)
+        story = await live_story_by_key(session, project, key)
+        if "sprint" in data.model_fields_set:
+            sprint_id = await _lock_list(session, project, number=data.sprint)
+        else:
+            sprint_id = story.sprint_id
+            await _lock_list(session, project, sprint_id=sprint_id)
+        await session.refresh(story, with_for_update={"key_share": True})
+        if story.deleted_at is not None:
+            raise NotFound(f"story {key} not found in project {project.key}")
+        check_version(self.label, story, data.version)
+        before, after = await _neighbours(session, project, story, sprint_id, data)
+        rank = await _rank_for(session, project.id, story, sprint_id, after=after, before=before)
+        was = snapshot(story, _MOVE_FIELDS)
+        story.sprint_id, story.rank = sprint_id, rank
+        if data.status is not None:
+            story.status = data.status
+        now = snapshot(story, _MOVE_FIELDS)
+        if now != was:
+            self._record(session, actor, story, ActivityAction.MOVED, before=was, after=now)
+            await flush(session)
+        return story
+
+
+async def _lock_list(
+    session: AsyncSession,
+    project: Project,
+    *,
+    sprint_id: int | None = None,
+    number: int | None = None,
+) -> int | None:
+    """Lock the list a story moves into: the sprint's row (by id or number), or the
+    project's row for the backlog. ``FOR NO KEY UPDATE`` leaves inserts that reference the
+    row (new stories, activity events) free. Returns the sprint's id."""
+    if sprint_id is None and number is None:
+        await session.execute(
+            select(Project.id).where(Project.id == project.id).with_for_update(key_share=True)
+        )
+        return None
+    if number is None:
+        where = Sprint.id == sprint_id
+    else:
+        where = and_(Sprint.number == number, Sprint.deleted_at.is_(None))
+    locked = await session.scalar(
+        select(Sprint.id)
+        .where(Sprint.project_id == project.id, where)
+        .with_for_update(key_share=True)
+    )
+    if locked is None:
+        raise InvalidInput(f"sprint: no sprint {number} in project {project.key}", field="sprint")
+    return locked
+
+
+async def _neighbours(
+    session: AsyncSession, project: Project, story: Story, sprint_id: int | None, data: StoryMove
+) -> tuple[Story | None, Story | None]:
+    """The stories named ``before`` and ``after``, read afresh; each must be in the target list."""
+    keys = [key for key in (data.before, data.after) if key is not None]
+    if not keys:
+        return None, None
+    found = {
+        neighbour.key: neighbour
+        for neighbour in await session.scalars(
+            select(Story)
+            .where(
+                Story.project_id == project.id,
+                Story.key.in_(keys),
+                Story.deleted_at.is_(None),
+            )
+            .execution_options(populate_existing=True)
+        )
+    }
+    named: list[Story | None] = []
+    for field, key in (("before", data.before), ("after", data.after)):
+        neighbour = found.get(key) if key is not None else None
+        if key is not None:
+            if neighbour is None:
+                raise InvalidInput(f"{field}: no story {key} in project {project.key}", field=field)
+            if neighbour.id == story.id:
+                raise InvalidInput(f"{field}: a story cannot be placed next to itself", field=field)
+            if neighbour.sprint_id != sprint_id:
+                raise InvalidInput(
+                    f"{field}: story {key} is not in the sprint (or backlog) the story moves to",
+                    field=field,
+                )
+        named.append(neighbour)
+    return named[0], named[1]
+
+
+async def _rank_for(
+    session: AsyncSession,
+    project_id: int,
+    story: Story,
+    sprint_id: int | None,
+    *,
+    after: Story | None,
+    before: Story | None,
+) -> str:
+    """The rank that places ``story`` right after ``after`` (or right before ``before``)."""
+    if after is None and before is None:
+        if sprint_id == story.sprint_id:
+            return story.rank
+        return rank_between(await last_rank(session, project_id, sprint_id), None)
+    if (
+        after is not None
+        and before is not None
+        and (after.rank, after.id) > (before.rank, before.id)
+    ):
+        raise Conflict(
+            f"story {after.key} is no longer before {before.key}; reload the list and try again"
+        )
+    rank = await _rank_in_gap(session, project_id, story, sprint_id, after=after, before=before)
+    if rank is None:
+        await _respace(session, project_id, story, sprint_id)
+        rank = await _rank_in_gap(session, project_id, story, sprint_id, after=after, before=before)
+        assert rank is not None, "respaced ranks leave room in every gap"
+    return rank
+
+
+async def _rank_in_gap(
+    session: AsyncSession,
+    project_id: int,
+    story: Story,
+    sprint_id: int | None,
+    *,
+    after: Story | None,
+    before: Story | None,
+) -> str | None:
+    """A rank between the neighbour and the story next to it now; None if there is no room
+    (tied ranks) or the rank would grow too long."""
+    if after is not None:
+        lower: str | None = after.rank
+        upper = await _adjacent_rank(session, project_id, story, sprint_id, after, following=True)
+    else:
+        assert before is not None
+        lower = await _adjacent_rank(session, project_id, story, sprint_id, before, following=False)
+        upper = before.rank
+    if lower is not None and upper is not None and lower >= upper:
+        return None
+    rank = rank_between(lower, upper)
+    return rank if len(rank) <= _MAX_RANK_LENGTH else None
+
+
+async def _adjacent_rank(
+    session: AsyncSession,
+    project_id: int,
+    story: Story,
+    sprint_id: int | None,
+    neighbour: Story,
+    *,
+    following: bool,
+) -> str | None:
+    """The rank of the story right after (or before) ``neighbour`` in the list, ``story`` aside."""
+    position = tuple_(Story.rank, Story.id)
+    mark = tuple_(neighbour.rank, neighbour.id)
+    statement = select(Story.rank).where(_in_list(project_id, sprint_id), Story.id != story.id)
+    if following:
+        statement = statement.where(position > mark).order_by(Story.rank, Story.id)
+    else:
+        statement = statement.where(position < mark).order_by(Story.rank.desc(), Story.id.desc())
+    rank: str | None = await session.scalar(statement.limit(1))
+    return rank
+
+
+async def _respace(
+    session: AsyncSession, project_id: int, story: Story, sprint_id: int | None
+) -> None:
+    """Give the list's stories fresh, short ranks in their current order. Rare: only tied
+    ranks or a rank grown long from many moves into the same gap need it."""
+    stories = await session.scalars(
+        select(Story)
+        .where(_in_list(project_id, sprint_id), Story.id != story.id)
+        .order_by(Story.rank, Story.id)
+        .execution_options(populate_existing=True)
+    )
+    rank: str | None = None
+    for each in stories:
+        rank = rank_between(rank, None)
+        each.rank = rank
+    await flush(session)
 
 
 story_service = StoryService()

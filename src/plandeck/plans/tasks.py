@@ -11,8 +11,9 @@ from plandeck.auth.roles import require_role
 from plandeck.errors import InvalidInput
 from plandeck.kit.audit import apply_changes, snapshot
 from plandeck.kit.integrity import flush
-from plandeck.models import ActivityAction, EntityType, Project, Role, Task, User
+from plandeck.models import ActivityAction, EntityType, Project, Role, Story, Task, User
 from plandeck.plans.schemas import TaskCreate, TaskUpdate
+from plandeck.plans.stories import live_story_by_key
 from plandeck.plans.story_items import StoryItemService
 
 
@@ -25,11 +26,19 @@ class TaskService(StoryItemService[Task]):
         self, session: AsyncSession, actor: User, project: Project, story_id: int
     ) -> Sequence[Task]:
         await require_role(session, actor, project, Role.VIEWER)
-        await self._story(session, project, story_id)
+        return await self._list(session, await self._story(session, project, story_id))
+
+    async def list_by_story_key(
+        self, session: AsyncSession, actor: User, project: Project, story_key: str
+    ) -> Sequence[Task]:
+        await require_role(session, actor, project, Role.VIEWER)
+        return await self._list(session, await live_story_by_key(session, project, story_key))
+
+    async def _list(self, session: AsyncSession, story: Story) -> Sequence[Task]:
         return (
             await session.scalars(
                 select(Task)
-                .where(Task.story_id == story_id, Task.deleted_at.is_(None))
+                .where(Task.story_id == story.id, Task.deleted_at.is_(None))
                 .order_by(Task.position, Task.id)
             )
         ).all()
@@ -38,7 +47,21 @@ class TaskService(StoryItemService[Task]):
         self, session: AsyncSession, actor: User, project: Project, story_id: int, data: TaskCreate
     ) -> Task:
         await require_role(session, actor, project, Role.MEMBER)
-        story = await self._story(session, project, story_id)
+        return await self._create(
+            session, actor, project, await self._story(session, project, story_id), data
+        )
+
+    async def create_by_story_key(
+        self, session: AsyncSession, actor: User, project: Project, story_key: str, data: TaskCreate
+    ) -> Task:
+        await require_role(session, actor, project, Role.MEMBER)
+        return await self._create(
+            session, actor, project, await live_story_by_key(session, project, story_key), data
+        )
+
+    async def _create(
+        self, session: AsyncSession, actor: User, project: Project, story: Story, data: TaskCreate
+    ) -> Task:
         if data.parent_id is not None:
             parent = await session.get(Task, data.parent_id)
             if parent is None or parent.story_id != story.id or parent.deleted_at is not None:
