@@ -128,6 +128,21 @@ class TestCreateStory:
             StoryCreate(title="x", points=-1)
 
 
+class TestGeneratedKeys:
+    async def test_a_long_project_key_still_gives_keys_that_fit(
+        self, session: AsyncSession, owner: User
+    ) -> None:
+        project = await make_project(session, owner, key="A" * 32)
+        first = await story_service.create(session, owner, project, StoryCreate(title="One"))
+        second = await story_service.create(session, owner, project, StoryCreate(title="Two"))
+        assert first.key == "A" * 20 + "-1"
+        assert second.key == "A" * 20 + "-2"
+
+    def test_a_story_key_cannot_hold_a_slash(self) -> None:
+        with pytest.raises(ValueError, match="pattern"):
+            StoryCreate(key="9/1", title="x")
+
+
 class TestGetStoryByKey:
     async def test_finds_a_live_story_by_key(self, session: AsyncSession, owner: User) -> None:
         project = await make_project(session, owner)

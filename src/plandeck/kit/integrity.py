@@ -73,7 +73,13 @@ def translate_db_error(exc: DBAPIError) -> PlandeckError:
             return InvalidInput("a required value is missing")
         return Conflict("the change conflicts with existing data")
     if isinstance(exc, DataError) or _is_kind(
-        exc, "dataerror", "out of range", "value too long", "stringdatarighttruncation"
+        exc,
+        "dataerror",
+        "out of range",
+        "value too long",
+        "stringdatarighttruncation",
+        "characternotinrepertoire",
+        "invalid byte sequence",
     ):
         return InvalidInput("a value is out of range or of the wrong type for the database")
     if isinstance(exc, OperationalError) and _is_kind(exc, "database is locked", "busy"):

@@ -31,7 +31,8 @@ ProjectKey = Annotated[
 ]
 StoryKey = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^\S+$"),
+    # No "/": a story key is a URL path segment.
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[^\s/]+$"),
 ]
 # Integers the database stores as 32-bit INTEGER: bounded here, so an oversized value is a
 # clear validation error instead of a driver error on PostgreSQL.

@@ -46,6 +46,7 @@ from plandeck.plans.common import check_version, live_reference
 from plandeck.plans.ranking import last_rank, rank_between
 from plandeck.plans.schemas import StoryCreate, StoryFilter, StoryMove, StoryUpdate
 
+_KEY_PREFIX_LENGTH = 20
 _NUMBERED_KEY = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
 # A rank longer than this makes the list's ranks respaced: the column holds 64 characters,
 # and ranks only grow that long from many moves into the same gap.
@@ -232,7 +233,9 @@ class StoryService(ProjectChildService[Story]):
         self, session: AsyncSession, project: Project, sprint: Sprint | None
     ) -> str:
         """``S.N`` for a story created in sprint S (after that sprint's highest N); ``KEY-N`` otherwise."""
-        prefix = f"{sprint.number}." if sprint else f"{project.key}-"
+        # A long project key is shortened so that the key fits its column with room for
+        # ten digits; it is the same prefix every time, so the numbering stays consistent.
+        prefix = f"{sprint.number}." if sprint else f"{project.key[:_KEY_PREFIX_LENGTH]}-"
         keys = (
             await session.scalars(
                 select(Story.key).where(
