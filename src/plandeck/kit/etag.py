@@ -20,6 +20,7 @@ IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
+        pattern=r'^(\*|(W/)?"([a-z_]+-[0-9]+-v)?[0-9]+")$',
         description='The ETag a GET returned (e.g. "story-12-v3"): refuse with 409 if the record changed since.',
     ),
 ]
