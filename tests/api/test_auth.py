@@ -7,13 +7,15 @@ import json
 import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
 from plandeck.config import DEFAULT_SECRET_KEY
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import PASSWORD, Caller, LiveServer, live_server
+from tests.processes import env_for, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -322,3 +324,33 @@ class TestBrowserSession:
             )
         assert refreshed.status_code == 401
         assert _login(live, carol.email, "a-new-long-password").status_code == 200
+
+
+class TestInviteOnlyRegistration:
+    def test_only_an_administrator_creates_accounts(self, tmp_path: Path) -> None:
+        database = f"sqlite:///{tmp_path / 'invite.sqlite3'}"
+        env = env_for(database, tmp_path, PLANDECK_PASSWORD="admin-password-1")
+        made = run_cli(
+            "user", "create", "--email", "admin@example.com", "--name", "Admin",
+            "--superuser", env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        with (
+            live_server(
+                "sqlite", database, tmp_path, PLANDECK_AUTH_REGISTRATION="invite"
+            ) as server,
+            server.anonymous() as client,
+        ):
+            newcomer = {"email": "new@example.com", "name": "New", "password": PASSWORD}
+            refused = client.post("/auth/register", json=newcomer)
+            assert refused.status_code == 403
+            assert "invitation" in refused.json()["detail"]
+            login = client.post(
+                "/auth/login",
+                json={"email": "admin@example.com", "password": "admin-password-1"},
+            )
+            token = login.json()["access_token"]
+            created = client.post(
+                "/auth/register", json=newcomer, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert created.status_code == 201
