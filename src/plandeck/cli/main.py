@@ -250,7 +250,11 @@ def _describe(settings: Settings) -> str:
 
 
 def _register_commands() -> None:
-    from plandeck.cli import plans  # noqa: F401 - registers import, export and check
+    from plandeck.cli import (
+        plans,  # noqa: F401 - registers import, export and check
+        purge,  # noqa: F401 - registers purge
+        remote,  # noqa: F401 - registers login, logout, stories and tasks (remote mode)
+    )
 
 
 def main() -> None:
@@ -272,10 +276,13 @@ def _first_line(value: object) -> str:
 def _report(exc: BaseException) -> int:
     from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+    from plandeck.client.errors import PlandeckClientError
     from plandeck.kit.integrity import translate_db_error
     from plandeck.planfile.document import PlanSyntaxError
 
-    if isinstance(exc, PlandeckError) and isinstance(exc.__cause__, DBAPIError):
+    if isinstance(exc, PlandeckClientError):
+        message = str(exc)  # a server's refusal: "409 Stale version: story 9.1 is at ..."
+    elif isinstance(exc, PlandeckError) and isinstance(exc.__cause__, DBAPIError):
         # A local administrator's tool: say what the database said, too.
         message = f"{exc}: {_first_line(exc.__cause__.orig)}"
     elif isinstance(exc, PlandeckError | CommandError | ConfigurationError | PlanSyntaxError):

@@ -79,10 +79,26 @@ def import_command(
     prune: Annotated[
         bool, typer.Option(help="Move stories missing from the document to the trash.")
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PLANDECK_SERVER",
+            help="Import through this plandeck server's API instead of the local database.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Import a plan into a project: creates what is new, updates what changed, matched by key."""
     from plandeck.planfile.reader import read_path
 
+    if server:
+        from plandeck.cli.remote import import_remote
+
+        key = project_key or _default_key(path)
+        result = import_remote(server, path, key, dry_run=dry_run, prune=prune)
+        _print_warnings(result.warnings)
+        _summary(result, key, dry_run=dry_run, database=server)
+        return
     doc = read_path(path)
     _print_warnings(doc.warnings)
     doc.raise_for_errors()
@@ -190,10 +206,25 @@ def export_command(
     user: Annotated[
         str | None, typer.Option(envvar="PLANDECK_USER", help="Email of the reading user.")
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PLANDECK_SERVER",
+            help="Export through this plandeck server's API instead of the local database.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Export a project's plan as markdown (the format import reads) or JSON."""
     if output_format not in ("markdown", "json"):
         raise CommandError(f"--format must be markdown or json, not {output_format!r}")
+    if server:
+        from plandeck.cli.remote import export_remote
+
+        _write_export(
+            export_remote(server, project_key, phase=phase, output_format=output_format), output
+        )
+        return
     settings = _settings()
 
     async def action(engine: Any) -> str:
@@ -218,7 +249,10 @@ def export_command(
                 return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
             return render_markdown(doc)
 
-    text = asyncio.run(_with_database(settings, action))
+    _write_export(asyncio.run(_with_database(settings, action)), output)
+
+
+def _write_export(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
     else:
