@@ -129,6 +129,7 @@ def _bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/projects/{key}/stories/{story_key}/tasks"): {"json": {"text": "More"}},
         ("PATCH", "/projects/{key}/tasks/{task_id}"): {"json": {"done": True}},
         ("DELETE", "/projects/{key}/tasks/{task_id}"): {},
+        ("POST", "/projects/{key}/tasks/{task_id}/toggle"): {},
         ("POST", "/projects/{key}/stories/{story_key}/comments"): {"json": {"body": "More"}},
         ("PATCH", "/projects/{key}/comments/{comment_id}"): {"json": {"body": "Edited"}},
         ("DELETE", "/projects/{key}/comments/{comment_id}"): {},

@@ -126,6 +126,24 @@ class TestUpdateTask:
         assert [e["loc"] for e in _problem(response, 422)["errors"]] == [["body", "story_id"]]
 
 
+class TestToggleTask:
+    def test_toggle_flips_done_and_back(self, alice: Caller, key: str) -> None:
+        task = _task(alice, key, "1.1", text="Write it")
+        on = alice.client.post(f"/projects/{key}/tasks/{task['id']}/toggle")
+        assert on.status_code == 200
+        assert on.json()["done"] is True
+        off = alice.client.post(f"/projects/{key}/tasks/{task['id']}/toggle")
+        assert off.json()["done"] is False
+        read = alice.client.get(f"/projects/{key}/tasks/{task['id']}")
+        assert read.json()["done"] is False
+
+    def test_viewer_cannot_toggle(self, live: LiveServer, alice: Caller, key: str) -> None:
+        task = _task(alice, key, "1.1", text="Write it")
+        viewer = live.member(alice, key, "viewer")
+        assert viewer.client.get(f"/projects/{key}/tasks/{task['id']}").status_code == 200
+        _problem(viewer.client.post(f"/projects/{key}/tasks/{task['id']}/toggle"), 403)
+
+
 class TestDeleteTask:
     def test_goes_to_the_trash(self, alice: Caller, key: str) -> None:
         task = _task(alice, key, "1.1", text="Gone")

@@ -66,6 +66,30 @@ async def update_task(
     return Task.model_validate(await task_service.update(session, user, project, task_id, data))
 
 
+@router.get(
+    "/projects/{key}/tasks/{task_id}",
+    responses=problems(401, 404, 422, 429),
+    summary="One task",
+)
+async def read_task(
+    task_id: TaskId, project: ProjectMember, session: DbSession, user: CurrentUser
+) -> Task:
+    return Task.model_validate(await task_service.get(session, user, project, task_id))
+
+
+@router.post(
+    "/projects/{key}/tasks/{task_id}/toggle",
+    responses=problems(401, 403, 404, 422, 429),
+    summary="Tick a task off (or on again)",
+)
+async def toggle_task(
+    task_id: TaskId, project: ProjectMember, session: DbSession, user: CurrentUser
+) -> Task:
+    """Members. Flips ``done`` on the server, so two people ticking never overwrite a
+    value they did not see."""
+    return Task.model_validate(await task_service.toggle(session, user, project, task_id))
+
+
 @router.delete(
     "/projects/{key}/tasks/{task_id}",
     status_code=status.HTTP_204_NO_CONTENT,

@@ -109,5 +109,13 @@ class TaskService(StoryItemService[Task]):
             await flush(session)
         return task
 
+    async def toggle(
+        self, session: AsyncSession, actor: User, project: Project, task_id: int
+    ) -> Task:
+        """Tick a task off, or on again: one request, read and written in one transaction."""
+        await require_role(session, actor, project, Role.MEMBER)
+        task, _story = await self._item(session, project, task_id)
+        return await self.update(session, actor, project, task_id, TaskUpdate(done=not task.done))
+
 
 task_service = TaskService()
