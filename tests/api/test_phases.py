@@ -4,32 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.api.live import Caller, LiveServer
+from tests.api.numbered import create, error_locations, hidden_from, problem, stale_etag
 
 pytestmark = pytest.mark.slow
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _locations(response: httpx.Response) -> list[list[str]]:
-    return [error["loc"] for error in _problem(response, 422)["errors"]]
-
-
 def _create(caller: Caller, key: str, number: int, **fields: Any) -> dict[str, Any]:
-    response = caller.client.post(
-        f"/projects/{key}/phases", json={"number": number, "title": f"Phase {number}", **fields}
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return create(caller, key, "phases", {"number": number, "title": f"Phase {number}", **fields})
 
 
 @pytest.fixture
@@ -64,20 +48,20 @@ class TestCreatePhase:
     def test_duplicate_number_is_a_conflict(self, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
         response = alice.client.post(f"/projects/{key}/phases", json={"number": 1, "title": "X"})
-        assert _problem(response, 409)["field"] == "number"
+        assert problem(response, 409)["field"] == "number"
 
     def test_number_of_a_trashed_phase_is_a_conflict(self, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
         assert alice.client.delete(f"/projects/{key}/phases/1").status_code == 204
         response = alice.client.post(f"/projects/{key}/phases", json={"number": 1, "title": "X"})
-        assert "trash" in _problem(response, 409)["detail"]
+        assert "trash" in problem(response, 409)["detail"]
 
     def test_malformed_input_names_each_field(self, alice: Caller, key: str) -> None:
         response = alice.client.post(
             f"/projects/{key}/phases",
             json={"number": -1, "title": " ", "status": "someday", "goals": "all"},
         )
-        locations = _locations(response)
+        locations = error_locations(response)
         for field in ("number", "title", "status", "goals"):
             assert ["body", field] in locations
 
@@ -87,7 +71,7 @@ class TestCreatePhase:
     ) -> None:
         caller = live.member(alice, key, role)
         response = caller.client.post(f"/projects/{key}/phases", json={"number": 1, "title": "X"})
-        _problem(response, 403)
+        problem(response, 403)
 
 
 class TestReadPhases:
@@ -111,10 +95,10 @@ class TestReadPhases:
         assert response.headers["ETag"] == f'"phase-{created["id"]}-v1"'
 
     def test_unknown_or_trashed_number_is_not_found(self, alice: Caller, key: str) -> None:
-        _problem(alice.client.get(f"/projects/{key}/phases/4"), 404)
+        problem(alice.client.get(f"/projects/{key}/phases/4"), 404)
         _create(alice, key, 4)
         assert alice.client.delete(f"/projects/{key}/phases/4").status_code == 204
-        _problem(alice.client.get(f"/projects/{key}/phases/4"), 404)
+        problem(alice.client.get(f"/projects/{key}/phases/4"), 404)
 
     def test_same_number_in_another_project_is_apart(
         self, live: LiveServer, alice: Caller, key: str
@@ -125,20 +109,18 @@ class TestReadPhases:
         assert alice.client.get(f"/projects/{key}/phases/1").json()["title"] == "Mine"
 
     def test_non_number_in_the_path_is_invalid(self, alice: Caller, key: str) -> None:
-        assert ["path", "number"] in _locations(alice.client.get(f"/projects/{key}/phases/one"))
-        assert ["path", "number"] in _locations(alice.client.get(f"/projects/{key}/phases/-1"))
+        assert ["path", "number"] in error_locations(
+            alice.client.get(f"/projects/{key}/phases/one")
+        )
+        assert ["path", "number"] in error_locations(alice.client.get(f"/projects/{key}/phases/-1"))
 
     def test_non_member_gets_not_found_for_everything(
         self, live: LiveServer, alice: Caller, key: str
     ) -> None:
         _create(alice, key, 1)
         stranger = live.signup("stranger")
-        path = f"/projects/{key}/phases"
-        _problem(stranger.client.get(path), 404)
-        _problem(stranger.client.post(path, json={"number": 2, "title": "X"}), 404)
-        _problem(stranger.client.get(f"{path}/1"), 404)
-        _problem(stranger.client.patch(f"{path}/1", json={"title": "X"}), 404)
-        _problem(stranger.client.delete(f"{path}/1"), 404)
+        new, change = {"number": 2, "title": "X"}, {"title": "X"}
+        hidden_from(stranger, f"/projects/{key}/phases", 1, new, change)
 
 
 class TestUpdatePhase:
@@ -157,12 +139,11 @@ class TestUpdatePhase:
 
     def test_stale_etag_is_a_conflict_and_changes_nothing(self, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
-        etag = alice.client.get(f"/projects/{key}/phases/1").headers["ETag"]
-        assert alice.client.patch(f"/projects/{key}/phases/1", json={"title": "A"}).is_success
+        etag = stale_etag(alice, f"/projects/{key}/phases/1", {"title": "A"})
         response = alice.client.patch(
             f"/projects/{key}/phases/1", json={"title": "B"}, headers={"If-Match": etag}
         )
-        assert _problem(response, 409)["current_version"] == 2
+        assert problem(response, 409)["current_version"] == 2
         assert alice.client.get(f"/projects/{key}/phases/1").json()["title"] == "A"
 
     def test_stale_body_version_is_a_conflict(self, alice: Caller, key: str) -> None:
@@ -171,16 +152,16 @@ class TestUpdatePhase:
         response = alice.client.patch(
             f"/projects/{key}/phases/1", json={"title": "B", "version": 1}
         )
-        _problem(response, 409)
+        problem(response, 409)
 
     def test_renumbering_moves_the_address(self, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
         _create(alice, key, 2)
         taken = alice.client.patch(f"/projects/{key}/phases/1", json={"number": 2})
-        assert _problem(taken, 409)["field"] == "number"
+        assert problem(taken, 409)["field"] == "number"
         moved = alice.client.patch(f"/projects/{key}/phases/1", json={"number": 5})
         assert moved.json()["number"] == 5
-        _problem(alice.client.get(f"/projects/{key}/phases/1"), 404)
+        problem(alice.client.get(f"/projects/{key}/phases/1"), 404)
         assert alice.client.get(f"/projects/{key}/phases/5").status_code == 200
 
     def test_invalid_fields_are_named(self, alice: Caller, key: str) -> None:
@@ -188,14 +169,14 @@ class TestUpdatePhase:
         response = alice.client.patch(
             f"/projects/{key}/phases/1", json={"title": "", "number": "x", "color": "red"}
         )
-        locations = _locations(response)
+        locations = error_locations(response)
         for field in ("title", "number", "color"):
             assert ["body", field] in locations
 
     def test_member_is_forbidden(self, live: LiveServer, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
         member = live.member(alice, key, "member")
-        _problem(member.client.patch(f"/projects/{key}/phases/1", json={"title": "X"}), 403)
+        problem(member.client.patch(f"/projects/{key}/phases/1", json={"title": "X"}), 403)
 
 
 class TestDeletePhase:
@@ -209,10 +190,9 @@ class TestDeletePhase:
 
     def test_stale_etag_keeps_it(self, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
-        etag = alice.client.get(f"/projects/{key}/phases/1").headers["ETag"]
-        assert alice.client.patch(f"/projects/{key}/phases/1", json={"title": "A"}).is_success
+        etag = stale_etag(alice, f"/projects/{key}/phases/1", {"title": "A"})
         response = alice.client.delete(f"/projects/{key}/phases/1", headers={"If-Match": etag})
-        _problem(response, 409)
+        problem(response, 409)
         assert alice.client.get(f"/projects/{key}/phases/1").status_code == 200
 
     def test_its_sprints_go_along(self, alice: Caller, key: str) -> None:
@@ -222,10 +202,10 @@ class TestDeletePhase:
         )
         assert sprint.status_code == 201
         assert alice.client.delete(f"/projects/{key}/phases/1").status_code == 204
-        _problem(alice.client.get(f"/projects/{key}/sprints/9"), 404)
+        problem(alice.client.get(f"/projects/{key}/sprints/9"), 404)
 
     def test_member_is_forbidden(self, live: LiveServer, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
         member = live.member(alice, key, "member")
-        _problem(member.client.delete(f"/projects/{key}/phases/1"), 403)
+        problem(member.client.delete(f"/projects/{key}/phases/1"), 403)
         assert alice.client.get(f"/projects/{key}/phases/1").status_code == 200

@@ -4,32 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.api.live import Caller, LiveServer
+from tests.api.numbered import create, error_locations, hidden_from, problem, stale_etag
 
 pytestmark = pytest.mark.slow
 
 
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _locations(response: httpx.Response) -> list[list[str]]:
-    return [error["loc"] for error in _problem(response, 422)["errors"]]
-
-
 def _create(caller: Caller, key: str, number: int, **fields: Any) -> dict[str, Any]:
-    response = caller.client.post(
-        f"/projects/{key}/sprints", json={"number": number, "name": f"Sprint {number}", **fields}
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return create(caller, key, "sprints", {"number": number, "name": f"Sprint {number}", **fields})
 
 
 @pytest.fixture
@@ -71,7 +55,7 @@ class TestCreateSprint:
     def test_duplicate_number_is_a_conflict(self, alice: Caller, key: str) -> None:
         _create(alice, key, 1)
         response = alice.client.post(f"/projects/{key}/sprints", json={"number": 1, "name": "X"})
-        assert _problem(response, 409)["field"] == "number"
+        assert problem(response, 409)["field"] == "number"
 
     def test_phase_of_another_project_is_invalid(
         self, live: LiveServer, alice: Caller, key: str
@@ -82,14 +66,14 @@ class TestCreateSprint:
             f"/projects/{key}/sprints",
             json={"number": 1, "name": "X", "phase_id": phase.json()["id"]},
         )
-        assert _problem(response, 422)["field"] == "phase_id"
+        assert problem(response, 422)["field"] == "phase_id"
 
     def test_malformed_input_names_each_field(self, alice: Caller, key: str) -> None:
         response = alice.client.post(
             f"/projects/{key}/sprints",
             json={"number": 2**40, "name": "", "status": "done", "starts_on": "soon"},
         )
-        locations = _locations(response)
+        locations = error_locations(response)
         for field in ("number", "name", "status", "starts_on"):
             assert ["body", field] in locations
 
@@ -98,7 +82,7 @@ class TestCreateSprint:
             f"/projects/{key}/sprints",
             json={"number": 1, "name": "X", "starts_on": "2025-02-01", "ends_on": "2025-01-01"},
         )
-        body = _problem(response, 422)
+        body = problem(response, 422)
         assert "starts_on must not be after ends_on" in body["errors"][0]["msg"]
 
     @pytest.mark.parametrize("role", ["member", "viewer"])
@@ -107,7 +91,7 @@ class TestCreateSprint:
     ) -> None:
         caller = live.member(alice, key, role)
         response = caller.client.post(f"/projects/{key}/sprints", json={"number": 1, "name": "X"})
-        _problem(response, 403)
+        problem(response, 403)
 
 
 class TestReadSprints:
@@ -131,20 +115,18 @@ class TestReadSprints:
         assert response.headers["ETag"] == f'"sprint-{created["id"]}-v1"'
 
     def test_unknown_number_is_not_found(self, alice: Caller, key: str) -> None:
-        _problem(alice.client.get(f"/projects/{key}/sprints/9"), 404)
-        assert ["path", "number"] in _locations(alice.client.get(f"/projects/{key}/sprints/nine"))
+        problem(alice.client.get(f"/projects/{key}/sprints/9"), 404)
+        assert ["path", "number"] in error_locations(
+            alice.client.get(f"/projects/{key}/sprints/nine")
+        )
 
     def test_non_member_gets_not_found_for_everything(
         self, live: LiveServer, alice: Caller, key: str
     ) -> None:
         _create(alice, key, 1)
         stranger = live.signup("stranger")
-        path = f"/projects/{key}/sprints"
-        _problem(stranger.client.get(path), 404)
-        _problem(stranger.client.post(path, json={"number": 2, "name": "X"}), 404)
-        _problem(stranger.client.get(f"{path}/1"), 404)
-        _problem(stranger.client.patch(f"{path}/1", json={"name": "X"}), 404)
-        _problem(stranger.client.delete(f"{path}/1"), 404)
+        new, change = {"number": 2, "name": "X"}, {"name": "X"}
+        hidden_from(stranger, f"/projects/{key}/sprints", 1, new, change)
 
 
 class TestUpdateSprint:
@@ -162,12 +144,11 @@ class TestUpdateSprint:
 
     def test_stale_etag_is_a_conflict_and_changes_nothing(self, alice: Caller, key: str) -> None:
         _create(alice, key, 9)
-        etag = alice.client.get(f"/projects/{key}/sprints/9").headers["ETag"]
-        assert alice.client.patch(f"/projects/{key}/sprints/9", json={"goal": "A"}).is_success
+        etag = stale_etag(alice, f"/projects/{key}/sprints/9", {"goal": "A"})
         response = alice.client.patch(
             f"/projects/{key}/sprints/9", json={"goal": "B"}, headers={"If-Match": etag}
         )
-        _problem(response, 409)
+        problem(response, 409)
         assert alice.client.get(f"/projects/{key}/sprints/9").json()["goal"] == "A"
 
     def test_dates_out_of_order_with_the_stored_ones_are_invalid(
@@ -175,17 +156,17 @@ class TestUpdateSprint:
     ) -> None:
         _create(alice, key, 9, starts_on="2025-01-06", ends_on="2025-01-17")
         response = alice.client.patch(f"/projects/{key}/sprints/9", json={"ends_on": "2025-01-01"})
-        assert _problem(response, 422)["field"] == "starts_on"
+        assert problem(response, 422)["field"] == "starts_on"
 
     def test_null_name_is_invalid(self, alice: Caller, key: str) -> None:
         _create(alice, key, 9)
         response = alice.client.patch(f"/projects/{key}/sprints/9", json={"name": None})
-        assert _problem(response, 422)["field"] == "name"
+        assert problem(response, 422)["field"] == "name"
 
     def test_member_is_forbidden(self, live: LiveServer, alice: Caller, key: str) -> None:
         _create(alice, key, 9)
         member = live.member(alice, key, "member")
-        _problem(member.client.patch(f"/projects/{key}/sprints/9", json={"goal": "X"}), 403)
+        problem(member.client.patch(f"/projects/{key}/sprints/9", json={"goal": "X"}), 403)
 
 
 class TestDeleteSprint:
@@ -201,13 +182,12 @@ class TestDeleteSprint:
 
     def test_stale_etag_keeps_it(self, alice: Caller, key: str) -> None:
         _create(alice, key, 9)
-        etag = alice.client.get(f"/projects/{key}/sprints/9").headers["ETag"]
-        assert alice.client.patch(f"/projects/{key}/sprints/9", json={"goal": "A"}).is_success
+        etag = stale_etag(alice, f"/projects/{key}/sprints/9", {"goal": "A"})
         response = alice.client.delete(f"/projects/{key}/sprints/9", headers={"If-Match": etag})
-        _problem(response, 409)
+        problem(response, 409)
         assert alice.client.get(f"/projects/{key}/sprints/9").status_code == 200
 
     def test_member_is_forbidden(self, live: LiveServer, alice: Caller, key: str) -> None:
         _create(alice, key, 9)
         member = live.member(alice, key, "member")
-        _problem(member.client.delete(f"/projects/{key}/sprints/9"), 403)
+        problem(member.client.delete(f"/projects/{key}/sprints/9"), 403)

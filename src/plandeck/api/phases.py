@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from plandeck import models
+from plandeck.api.numbered import NumberedRoutes
 from plandeck.api.projects import ProjectMember, with_etag
 from plandeck.api.responses import problems
 from plandeck.auth.deps import CurrentUser, DbSession
-from plandeck.kit.etag import IfMatch, expected_version, set_etag
+from plandeck.kit.etag import IfMatch, expected_version
 from plandeck.plans.phases import phase_service
 from plandeck.plans.schemas import MAX_INT, Phase, PhaseCreate, PhaseUpdate
 
@@ -27,17 +28,13 @@ async def phase_in_path(
 
 
 PhaseInPath = Annotated[models.Phase, Depends(phase_in_path)]
-
-
-def _phase(response: Response, phase: models.Phase) -> Phase:
-    set_etag(response, "phase", phase.id, phase.version)
-    return Phase.model_validate(phase)
+_phases = NumberedRoutes(phase_service, Phase)
 
 
 @router.get("", responses=problems(401, 404, 422, 429), summary="A project's phases")
 async def list_phases(project: ProjectMember, session: DbSession, user: CurrentUser) -> list[Phase]:
     """The phases that are not in the trash, by number."""
-    return [Phase.model_validate(p) for p in await phase_service.list_in(session, user, project)]
+    return await _phases.list_in(session, user, project)
 
 
 @router.post(
@@ -54,7 +51,7 @@ async def create_phase(
     response: Response,
 ) -> Phase:
     """Admins. The number is unique in the project, the trash included (409)."""
-    return _phase(response, await phase_service.create(session, user, project, data))
+    return _phases.tagged(response, await phase_service.create(session, user, project, data))
 
 
 @router.get(
@@ -64,7 +61,7 @@ async def create_phase(
 )
 async def read_phase(phase: PhaseInPath, response: Response) -> Phase:
     """Answers with an ``ETag`` to send back in ``If-Match`` when changing the phase."""
-    return _phase(response, phase)
+    return _phases.tagged(response, phase)
 
 
 @router.patch(
@@ -84,7 +81,9 @@ async def update_phase(
     """Admins. With ``If-Match`` (or ``version`` in the body) the change is refused with 409
     when somebody else changed the phase since."""
     data.version = expected_version(if_match, data.version)
-    return _phase(response, await phase_service.update(session, user, project, phase.id, data))
+    return _phases.tagged(
+        response, await phase_service.update(session, user, project, phase.id, data)
+    )
 
 
 @router.delete(
@@ -102,6 +101,4 @@ async def delete_phase(
 ) -> None:
     """Admins. Its sprints and stories go to the trash with it, and come back with it when
     it is restored (``POST /projects/{key}/trash/phase/{id}/restore``)."""
-    await phase_service.delete(
-        session, user, project, phase.id, expected_version=expected_version(if_match)
-    )
+    await _phases.delete(session, user, project, phase, if_match)

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from plandeck import models
+from plandeck.api.numbered import NumberedRoutes
 from plandeck.api.projects import ProjectMember, with_etag
 from plandeck.api.responses import problems
 from plandeck.auth.deps import CurrentUser, DbSession
-from plandeck.kit.etag import IfMatch, expected_version, set_etag
+from plandeck.kit.etag import IfMatch, expected_version
 from plandeck.plans.schemas import MAX_INT, Sprint, SprintCreate, SprintUpdate
 from plandeck.plans.sprints import sprint_service
 
@@ -27,11 +28,7 @@ async def sprint_in_path(
 
 
 SprintInPath = Annotated[models.Sprint, Depends(sprint_in_path)]
-
-
-def _sprint(response: Response, sprint: models.Sprint) -> Sprint:
-    set_etag(response, "sprint", sprint.id, sprint.version)
-    return Sprint.model_validate(sprint)
+_sprints = NumberedRoutes(sprint_service, Sprint)
 
 
 @router.get("", responses=problems(401, 404, 422, 429), summary="A project's sprints")
@@ -39,7 +36,7 @@ async def list_sprints(
     project: ProjectMember, session: DbSession, user: CurrentUser
 ) -> list[Sprint]:
     """The sprints that are not in the trash, by number."""
-    return [Sprint.model_validate(s) for s in await sprint_service.list_in(session, user, project)]
+    return await _sprints.list_in(session, user, project)
 
 
 @router.post(
@@ -57,7 +54,7 @@ async def create_sprint(
 ) -> Sprint:
     """Admins. The number is unique in the project, the trash included (409); ``phase_id``
     must name a phase of the project that is not in the trash (422)."""
-    return _sprint(response, await sprint_service.create(session, user, project, data))
+    return _sprints.tagged(response, await sprint_service.create(session, user, project, data))
 
 
 @router.get(
@@ -67,7 +64,7 @@ async def create_sprint(
 )
 async def read_sprint(sprint: SprintInPath, response: Response) -> Sprint:
     """Answers with an ``ETag`` to send back in ``If-Match`` when changing the sprint."""
-    return _sprint(response, sprint)
+    return _sprints.tagged(response, sprint)
 
 
 @router.patch(
@@ -87,7 +84,9 @@ async def update_sprint(
     """Admins. With ``If-Match`` (or ``version`` in the body) the change is refused with 409
     when somebody else changed the sprint since."""
     data.version = expected_version(if_match, data.version)
-    return _sprint(response, await sprint_service.update(session, user, project, sprint.id, data))
+    return _sprints.tagged(
+        response, await sprint_service.update(session, user, project, sprint.id, data)
+    )
 
 
 @router.delete(
@@ -105,6 +104,4 @@ async def delete_sprint(
 ) -> None:
     """Admins. Its stories move to the backlog; restoring the sprint
     (``POST /projects/{key}/trash/sprint/{id}/restore``) takes back those still there."""
-    await sprint_service.delete(
-        session, user, project, sprint.id, expected_version=expected_version(if_match)
-    )
+    await _sprints.delete(session, user, project, sprint, if_match)

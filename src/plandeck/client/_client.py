@@ -402,7 +402,25 @@ class PlandeckClient:
     def remove_member(self, key: str, user_id: int) -> None:
         self.request("DELETE", _path("projects", key, "members", user_id))
 
-    # Phases and sprints (by number)
+    # Phases and sprints (by number): the same routes under ``phases`` and ``sprints``
+
+    def _create_numbered(
+        self, model: type[M], key: str, kind: str, data: Body, fields: Mapping[str, Any]
+    ) -> M:
+        return self._send_json(model, "POST", _path("projects", key, kind), _body(data, fields))
+
+    def _update_numbered(
+        self,
+        model: type[M],
+        key: str,
+        kind: str,
+        number: int,
+        data: Body,
+        fields: Mapping[str, Any],
+        version: int | None,
+    ) -> M:
+        path = _path("projects", key, kind, number)
+        return self._send_json(model, "PATCH", path, _body(data, fields), version=version)
 
     def list_phases(self, key: str) -> list[Phase]:
         return self._list(Phase, _path("projects", key, "phases"))
@@ -414,9 +432,8 @@ class PlandeckClient:
         self, key: str, number: int, title: str, data: Body = None, /, **fields: Any
     ) -> Phase:
         """Fields: ``status``, ``goals``, ``description``, ``notes``, ``meta``."""
-        body = _body(data, fields)
-        body.update(number=number, title=title)
-        return self._send_json(Phase, "POST", _path("projects", key, "phases"), body)
+        required = {"number": number, "title": title}
+        return self._create_numbered(Phase, key, "phases", data, {**fields, **required})
 
     def update_phase(
         self,
@@ -428,13 +445,7 @@ class PlandeckClient:
         version: int | None = None,
         **fields: Any,
     ) -> Phase:
-        return self._send_json(
-            Phase,
-            "PATCH",
-            _path("projects", key, "phases", number),
-            _body(data, fields),
-            version=version,
-        )
+        return self._update_numbered(Phase, key, "phases", number, data, fields, version)
 
     def delete_phase(self, key: str, number: int, *, version: int | None = None) -> None:
         """To the trash, with its sprints and stories."""
@@ -450,9 +461,8 @@ class PlandeckClient:
         self, key: str, number: int, name: str, data: Body = None, /, **fields: Any
     ) -> Sprint:
         """Fields: ``phase_id``, ``goal``, ``status``, ``weeks``, ``starts_on``, ``ends_on``."""
-        body = _body(data, fields)
-        body.update(number=number, name=name)
-        return self._send_json(Sprint, "POST", _path("projects", key, "sprints"), body)
+        required = {"number": number, "name": name}
+        return self._create_numbered(Sprint, key, "sprints", data, {**fields, **required})
 
     def update_sprint(
         self,
@@ -464,13 +474,7 @@ class PlandeckClient:
         version: int | None = None,
         **fields: Any,
     ) -> Sprint:
-        return self._send_json(
-            Sprint,
-            "PATCH",
-            _path("projects", key, "sprints", number),
-            _body(data, fields),
-            version=version,
-        )
+        return self._update_numbered(Sprint, key, "sprints", number, data, fields, version)
 
     def delete_sprint(self, key: str, number: int, *, version: int | None = None) -> None:
         """To the trash; its stories move to the backlog."""

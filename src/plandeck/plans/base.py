@@ -1,4 +1,5 @@
-"""The shared life cycle of phases, sprints and stories: read, update, trash, restore, purge."""
+"""The shared life cycle of phases, sprints and stories: read, update, trash, restore, purge;
+and the lookup by number that phases and sprints share."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
-from plandeck.errors import Conflict
+from plandeck.errors import Conflict, NotFound
 from plandeck.kit.audit import apply_changes, record, snapshot
 from plandeck.kit.integrity import flush
 from plandeck.kit.schemas import InputSchema
@@ -212,6 +213,38 @@ class ProjectChildService(Generic[ProjectChild]):
         )
         await session.delete(obj)
         await flush(session)
+
+
+class NumberedChildService(ProjectChildService[ProjectChild]):
+    """A project child with a ``number`` unique in its project, the trash included."""
+
+    async def get_by_number(
+        self, session: AsyncSession, actor: User, project: Project, number: int
+    ) -> ProjectChild:
+        """The live one with this number; a trashed one is not found."""
+        await require_role(session, actor, project, Role.VIEWER)
+        model = self.model
+        found: ProjectChild | None = await session.scalar(
+            select(model).where(
+                model.project_id == project.id,
+                model.number == number,
+                model.deleted_at.is_(None),
+            )
+        )
+        if found is None:
+            raise NotFound(f"{self.label} {number} not found in project {project.key}")
+        return found
+
+    async def _number_free(self, session: AsyncSession, project: Project, number: int) -> None:
+        model = self.model
+        taken = await session.scalar(
+            select(model.id).where(model.project_id == project.id, model.number == number)
+        )
+        ensure_free(
+            taken,
+            f"{project.key} already has a {self.label} {number} (perhaps in the trash)",
+            "number",
+        )
 
 
 def ensure_free(taken: object | None, message: str, field: str) -> None:

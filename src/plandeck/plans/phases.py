@@ -9,43 +9,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
-from plandeck.errors import NotFound
 from plandeck.models import EntityType, Phase, Project, Role, Sprint, Story, User
-from plandeck.plans.base import ProjectChildService, ensure_free
+from plandeck.plans.base import NumberedChildService
 from plandeck.plans.schemas import PhaseCreate, PhaseUpdate
 
 
-class PhaseService(ProjectChildService[Phase]):
+class PhaseService(NumberedChildService[Phase]):
     model = Phase
     entity_type = EntityType.PHASE
     edit_role = Role.ADMIN
     fields = ("number", "title", "status", "goals", "description", "notes", "meta")
     order_by = ("number",)
-
-    async def _number_free(self, session: AsyncSession, project: Project, number: int) -> None:
-        taken = await session.scalar(
-            select(Phase.id).where(Phase.project_id == project.id, Phase.number == number)
-        )
-        ensure_free(
-            taken,
-            f"{project.key} already has a phase {number} (perhaps in the trash)",
-            "number",
-        )
-
-    async def get_by_number(
-        self, session: AsyncSession, actor: User, project: Project, number: int
-    ) -> Phase:
-        await require_role(session, actor, project, Role.VIEWER)
-        phase = await session.scalar(
-            select(Phase).where(
-                Phase.project_id == project.id,
-                Phase.number == number,
-                Phase.deleted_at.is_(None),
-            )
-        )
-        if phase is None:
-            raise NotFound(f"phase {number} not found in project {project.key}")
-        return phase
 
     async def create(
         self, session: AsyncSession, actor: User, project: Project, data: PhaseCreate

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
-from plandeck.errors import InvalidInput, NotFound
+from plandeck.errors import InvalidInput
 from plandeck.kit.audit import record
 from plandeck.models import (
     ActivityAction,
@@ -23,13 +23,13 @@ from plandeck.models import (
     Story,
     User,
 )
-from plandeck.plans.base import ProjectChildService, ensure_free
+from plandeck.plans.base import NumberedChildService
 from plandeck.plans.common import live_reference
 from plandeck.plans.ranking import last_rank, rank_between
 from plandeck.plans.schemas import SprintCreate, SprintUpdate
 
 
-class SprintService(ProjectChildService[Sprint]):
+class SprintService(NumberedChildService[Sprint]):
     model = Sprint
     entity_type = EntityType.SPRINT
     edit_role = Role.ADMIN
@@ -44,31 +44,6 @@ class SprintService(ProjectChildService[Sprint]):
         "ends_on",
     )
     order_by = ("number",)
-
-    async def _number_free(self, session: AsyncSession, project: Project, number: int) -> None:
-        taken = await session.scalar(
-            select(Sprint.id).where(Sprint.project_id == project.id, Sprint.number == number)
-        )
-        ensure_free(
-            taken,
-            f"{project.key} already has a sprint {number} (perhaps in the trash)",
-            "number",
-        )
-
-    async def get_by_number(
-        self, session: AsyncSession, actor: User, project: Project, number: int
-    ) -> Sprint:
-        await require_role(session, actor, project, Role.VIEWER)
-        sprint = await session.scalar(
-            select(Sprint).where(
-                Sprint.project_id == project.id,
-                Sprint.number == number,
-                Sprint.deleted_at.is_(None),
-            )
-        )
-        if sprint is None:
-            raise NotFound(f"sprint {number} not found in project {project.key}")
-        return sprint
 
     async def create(
         self, session: AsyncSession, actor: User, project: Project, data: SprintCreate
