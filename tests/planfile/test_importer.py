@@ -1,18 +1,24 @@
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.db import create_sessionmaker, unit_of_work
-from plandeck.errors import Forbidden
+from plandeck.errors import Conflict, Forbidden
+from plandeck.kit.audit import snapshot
 from plandeck.models import (
     ActivityAction,
     ActivityEvent,
     EntityType,
     MoSCoW,
+    Phase,
     Priority,
     Project,
     Role,
@@ -26,7 +32,9 @@ from plandeck.planfile.document import PlanSyntaxError
 from plandeck.planfile.export import render_json, render_markdown
 from plandeck.planfile.importer import document_from_project, import_document
 from plandeck.planfile.sprint_plan import parse_sprint_plan
-from plandeck.plans.schemas import StoryUpdate, TaskUpdate
+from plandeck.plans.phases import phase_service
+from plandeck.plans.schemas import StoryCreate, StoryUpdate, TaskUpdate
+from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from plandeck.plans.tasks import task_service
 from tests.databases import TestDatabase
@@ -259,6 +267,269 @@ class TestImport:
         with pytest.raises(Forbidden):
             await import_document(session, member, project, parse_sprint_plan(PLAN, "plan.md"))
         assert await _count(session, Story) == 0
+
+
+def _plan(stories: int, sprints: int = 2) -> str:
+    """``stories`` stories over ``sprints`` sprints, each with two tasks, the first with a subtask."""
+    lines = ["# Phase 1: Launch - Planning", ""]
+    per_sprint = -(-stories // sprints)
+    for number in range(stories):
+        sprint, place = divmod(number, per_sprint)
+        if place == 0:
+            lines += [f"### Sprint {sprint + 1}: Sprint {sprint + 1}", ""]
+        lines += [
+            f"#### Story {sprint + 1}.{place + 1}: Story {number + 1} ({number % 5 + 1} pts)",
+            "**Tasks:**",
+            "- [ ] first",
+            "  - [x] first, detail",
+            "- [x] second",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+@contextmanager
+def _statements(session: AsyncSession) -> Iterator[list[str]]:
+    """The SQL statements the session sends meanwhile."""
+    sent: list[str] = []
+
+    def before(*args: Any) -> None:
+        sent.append(args[2])
+
+    engine = session.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+async def _events(session: AsyncSession, project: Project) -> list[ActivityEvent]:
+    return list(
+        await session.scalars(
+            select(ActivityEvent)
+            .where(
+                ActivityEvent.project_id == project.id,
+                ActivityEvent.entity_type != EntityType.PROJECT,
+            )
+            .order_by(ActivityEvent.id)
+        )
+    )
+
+
+async def _stories_by_rank(session: AsyncSession, sprint_number: int) -> list[Story]:
+    return list(
+        await session.scalars(
+            select(Story)
+            .join(Sprint, Sprint.id == Story.sprint_id)
+            .where(Sprint.number == sprint_number, Story.deleted_at.is_(None))
+            .order_by(Story.rank)
+        )
+    )
+
+
+class TestBulkImport:
+    async def test_statements_do_not_grow_with_the_stories(
+        self, session: AsyncSession, owner: User
+    ) -> None:
+        few = await make_project(session, owner)
+        many = await make_project(session, owner)
+        with _statements(session) as for_four:
+            await import_document(session, owner, few, parse_sprint_plan(_plan(4), "plan.md"))
+        with _statements(session) as for_sixty:
+            await import_document(session, owner, many, parse_sprint_plan(_plan(60), "plan.md"))
+        assert await _count(session, Task) == 64 * 3
+        # Role check, three loads, phases, sprints, stories, two levels of tasks, the trail.
+        assert len(for_four) == len(for_sixty) == 10
+
+    async def test_reimport_of_an_unchanged_document_reads_no_tasks(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(_plan(30), "plan.md"))
+        with _statements(session) as sent:
+            report = await import_document(
+                session, owner, project, parse_sprint_plan(_plan(30), "plan.md")
+            )
+        assert set(report.counts()) == {"unchanged"}
+        assert not [s for s in sent if "FROM tasks" in s]
+        assert len(sent) == 5, "role check, three loads and the IMPORTED event"
+
+    async def test_every_created_row_has_the_event_its_service_writes(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        plan = PLAN.replace("- [ ] one\n", "- [ ] one\n  - [ ] one, detail\n")
+        await import_document(session, owner, project, parse_sprint_plan(plan, "plan.md"))
+        events = await _events(session, project)
+        assert [(e.entity_type, e.action) for e in events] == [
+            (EntityType.PHASE, ActivityAction.CREATED),
+            (EntityType.SPRINT, ActivityAction.CREATED),
+            (EntityType.STORY, ActivityAction.CREATED),  # 1.1, then its tasks depth first
+            (EntityType.TASK, ActivityAction.CREATED),
+            (EntityType.TASK, ActivityAction.CREATED),
+            (EntityType.TASK, ActivityAction.CREATED),
+            (EntityType.STORY, ActivityAction.CREATED),  # 1.2
+        ]
+        services: dict[EntityType, tuple[type[Any], tuple[str, ...]]] = {
+            EntityType.PHASE: (Phase, phase_service.fields),
+            EntityType.SPRINT: (Sprint, sprint_service.fields),
+            EntityType.STORY: (Story, story_service.fields),
+            EntityType.TASK: (Task, task_service.fields),
+        }
+        for created in events:
+            model, fields = services[created.entity_type]
+            row = await session.get_one(model, created.entity_id)
+            assert created.after == snapshot(row, fields)
+            assert (created.actor_id, created.before) == (owner.id, None)
+        texts = [e.after["text"] for e in events if e.entity_type is EntityType.TASK and e.after]
+        assert texts == ["one", "one, detail", "two"]
+
+    async def test_subtasks_hang_under_their_parents(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        plan = PLAN.replace(
+            "- [ ] one\n", "- [ ] one\n  - [ ] one.a\n    - [x] one.a.i\n  - [ ] one.b\n"
+        )
+        await import_document(session, owner, project, parse_sprint_plan(plan, "plan.md"))
+        tasks = {t.text: t for t in await session.scalars(select(Task))}
+        assert tasks["one"].parent_id is None
+        assert (tasks["one.a"].parent_id, tasks["one.a"].position) == (tasks["one"].id, 0)
+        assert (tasks["one.b"].parent_id, tasks["one.b"].position) == (tasks["one"].id, 1)
+        assert (tasks["one.a.i"].parent_id, tasks["one.a.i"].done) == (tasks["one.a"].id, True)
+        assert (tasks["two"].parent_id, tasks["two"].position) == (None, 1)
+
+    async def test_ranks_follow_the_document_and_new_stories_join_the_end(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(_plan(8), "plan.md"))
+        assert [s.key for s in await _stories_by_rank(session, 1)] == ["1.1", "1.2", "1.3", "1.4"]
+        assert [s.key for s in await _stories_by_rank(session, 2)] == ["2.1", "2.2", "2.3", "2.4"]
+        sprint = await session.scalar(select(Sprint).where(Sprint.number == 1))
+        assert sprint is not None
+        trashed = await story_service.create(
+            session, owner, project, StoryCreate(key="T-1", title="Trashed", sprint_id=sprint.id)
+        )
+        await story_service.delete(session, owner, project, trashed.id)
+        more = _plan(8).replace("### Sprint 2", "#### Story 1.5: Late\n\n### Sprint 2")
+        await import_document(session, owner, project, parse_sprint_plan(more, "plan.md"))
+        late = await story_service.get_by_key(session, owner, project, "1.5")
+        assert late.rank > trashed.rank, "after the trash too, as the service places a story"
+        assert [s.key for s in await _stories_by_rank(session, 1)][-1] == "1.5"
+
+    async def test_baseline_is_written_with_the_new_story(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+        story = await story_service.get_by_key(session, owner, project, "1.1")
+        assert story.import_baseline == {
+            "title": "First",
+            "points": 3,
+            "description": "",
+            "notes": "",
+            "acceptance_criteria": [],
+            "moscow": "must",
+            "phase_id": story.phase_id,
+            "sprint_id": story.sprint_id,
+            "priority": "high",
+            "status": "draft",
+            "tasks": [["one", False, []], ["two", True, []]],
+        }
+        assert story.version == 1
+
+    async def test_reimport_writes_only_what_changed(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(_plan(10), "plan.md"))
+        stories = {s.key: s for s in await session.scalars(select(Story))}
+        versions = {key: story.version for key, story in stories.items()}
+        before = len(await _events(session, project))
+        edited = (
+            _plan(10)
+            .replace("Story 1.2: Story 2", "Story 1.2: Renamed")
+            .replace(
+                "Story 2.3: Story 8 (3 pts)\n**Tasks:**\n- [ ] first",
+                "Story 2.3: Story 8 (3 pts)\n**Tasks:**\n- [x] first",
+            )
+            .replace(
+                "Story 2.4: Story 9 (4 pts)\n**Tasks:**\n- [ ] first\n  - [x] first, detail\n- [x] second",
+                "Story 2.4: Story 9 (4 pts)\n**Tasks:**\n- [ ] first\n  - [x] first, detail\n- [x] second\n  - [ ] added",
+            )
+        )
+        report = await import_document(
+            session, owner, project, parse_sprint_plan(edited, "plan.md")
+        )
+        assert report.counts() == {"unchanged": 10, "updated": 3}
+        changes = [(e.entity_type, e.action) for e in (await _events(session, project))[before:]]
+        assert changes == [
+            (EntityType.STORY, ActivityAction.UPDATED),
+            (EntityType.TASK, ActivityAction.UPDATED),
+            (EntityType.TASK, ActivityAction.CREATED),
+        ]
+        assert {k: s.version for k, s in stories.items()} == versions | {"1.2": versions["1.2"] + 1}
+        nine = stories["2.4"].import_baseline
+        assert nine is not None
+        assert nine["tasks"][1] == ["second", True, [["added", False, []]]]
+
+    async def test_story_moved_to_another_sprint_joins_its_end(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(_plan(6), "plan.md"))
+        story = await story_service.get_by_key(session, owner, project, "1.1")
+        version = story.version
+        entry = "#### Story 1.1: Story 1 (1 pts)\n**Tasks:**\n- [ ] first\n  - [x] first, detail\n- [x] second\n"
+        moved = _plan(6).replace(entry, "") + "\n" + entry  # now the last story of sprint 2
+        report = await import_document(session, owner, project, parse_sprint_plan(moved, "plan.md"))
+        assert report.count("story", "updated") == 1
+        assert [s.key for s in await _stories_by_rank(session, 2)] == ["2.1", "2.2", "2.3", "1.1"]
+        assert story.version == version + 1
+
+    async def test_key_of_a_trashed_story_is_a_conflict(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+        story = await story_service.get_by_key(session, owner, project, "1.2")
+        await story_service.delete(session, owner, project, story.id)
+        with pytest.raises(Conflict, match=r"already has a story 1\.2 \(perhaps in the trash\)"):
+            await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+
+    async def test_task_the_tracker_cannot_hold_names_its_story_and_line(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        with pytest.raises(PlanSyntaxError, match=r"^plan\.md:6: story 1\.1: text: String should"):
+            await import_document(
+                session,
+                owner,
+                project,
+                parse_sprint_plan(PLAN.replace("- [ ] one", "- [ ]  "), "plan.md"),
+            )
+
+    async def test_progress_is_told_after_every_story(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        told: list[tuple[int, int]] = []
+        await import_document(
+            session,
+            owner,
+            project,
+            parse_sprint_plan(_plan(5), "plan.md"),
+            progress=lambda done, total: told.append((done, total)),
+        )
+        assert told == [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+
+    async def test_garbage_collection_is_back_on_after_an_import_even_a_failed_one(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+        assert gc.isenabled()
+        too_long = PLAN.replace("Story 1.2: Second", "Story 1.2: " + "x" * 600)
+        with pytest.raises(PlanSyntaxError):
+            await import_document(session, owner, project, parse_sprint_plan(too_long, "plan.md"))
+        assert gc.isenabled()
+        gc.disable()
+        try:
+            await import_document(session, owner, project, parse_sprint_plan(PLAN, "plan.md"))
+            assert not gc.isenabled(), "left off when it was off"
+        finally:
+            gc.enable()
 
 
 class TestExportFromProject:

@@ -84,6 +84,42 @@ class PhaseDoc:
     line: int | None = None
 
 
+class _StoryIndex:
+    """Where the first story with each key sits in a list of stories.
+
+    Readers append stories and look keys up as they go (a duplicate check per story, then
+    the prioritisation list), so the index follows appends without starting over. A list
+    replaced, shortened or reordered is noticed (by its identity, its length, its last
+    story, and a found story's key) and indexed again. Keys are read as stories are
+    indexed: stories are not renamed once in a document.
+    """
+
+    def __init__(self, stories: list[StoryDoc]) -> None:
+        self.stories = stories
+        self.positions: dict[str, int] = {}
+        self.size = 0
+        self.last: StoryDoc | None = None
+        self.extend()
+
+    def extend(self) -> None:
+        for position in range(self.size, len(self.stories)):
+            self.positions.setdefault(self.stories[position].key, position)
+        self.size = len(self.stories)
+        self.last = self.stories[-1] if self.stories else None
+
+    def follows(self, stories: list[StoryDoc]) -> bool:
+        """Whether ``stories`` is the indexed list, at most appended to since."""
+        return (
+            stories is self.stories
+            and len(stories) >= self.size
+            and (self.size == 0 or stories[self.size - 1] is self.last)
+        )
+
+    def find(self, key: str) -> StoryDoc | None:
+        position = self.positions.get(key)
+        return None if position is None else self.stories[position]
+
+
 @dataclass
 class PlanDocument:
     file: str
@@ -92,6 +128,7 @@ class PlanDocument:
     stories: list[StoryDoc] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)  # every heading's text, as read (repaired)
     warnings: list[PlanWarning] = field(default_factory=list)
+    _story_index: _StoryIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def errors(self) -> list[PlanWarning]:
@@ -105,4 +142,13 @@ class PlanDocument:
             raise PlanSyntaxError(first.file, first.line, first.message + more)
 
     def story(self, key: str) -> StoryDoc | None:
-        return next((s for s in self.stories if s.key == key), None)
+        """The first story with this key, or None; a lookup in an index kept by key."""
+        index = self._story_index
+        if index is not None and index.follows(self.stories):
+            index.extend()
+            found = index.find(key)
+            if found is None or found.key == key:
+                return found
+        # Not indexed yet, or the list changed other than by appending: index it again.
+        self._story_index = _StoryIndex(self.stories)
+        return self._story_index.find(key)
