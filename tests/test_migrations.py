@@ -27,6 +27,8 @@ EXPECTED_TABLES = {
     "comments",
     "activity_events",
     "api_tokens",
+    "refresh_tokens",
+    "web_sessions",
 }
 
 
