@@ -56,7 +56,11 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev
-	@if ls bench/*.py >/dev/null 2>&1; then for b in bench/*.py; do $(BIN)/python $$b; done; else echo "no benchmarks yet"; fi
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		echo "installing wrk (Debian package) for the API benchmark"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; \
+	fi
+	@if ls bench/bench_*.py >/dev/null 2>&1; then for b in bench/bench_*.py; do $(BIN)/python $$b; done; else echo "no benchmarks yet"; fi
 
 ## lock: re-resolve the newest allowed versions and pin them in constraints.txt
 lock:
