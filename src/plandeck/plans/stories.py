@@ -150,12 +150,18 @@ class StoryRepository:
         params = {"user_id": user.id, "project_key": project_key, "number": sprint_number}
         return (await self.session.execute(statement, params)).first()
 
-    async def board(self, project_id: int, sprint_id: int | None) -> list[dict[str, Any]]:
-        """A list's stories by rank with their live task counts, in one grouped query, as
-        plain dicts (the cheapest input for the response schema to validate)."""
-        statement = _BACKLOG_BOARD if sprint_id is None else _SPRINT_BOARD
-        params = {"project_id": project_id, "sprint_id": sprint_id}
-        return [row._asdict() for row in await self.session.execute(statement, params)]
+    async def board(
+        self, user_id: int, project_key: str, sprint_number: int | None
+    ) -> list[dict[str, Any]]:
+        """A list's stories by rank with their live task counts, as plain dicts, in one
+        statement that also checks the caller: empty when the user is not an active member,
+        the sprint does not exist, or it has no stories. Run on the session's connection:
+        Core rows, no ORM execution machinery."""
+        statement = _BACKLOG_BOARD if sprint_number is None else _SPRINT_BOARD
+        params = {"user_id": user_id, "project_key": project_key, "number": sprint_number}
+        result = await (await self.session.connection()).execute(statement, params)
+        columns = tuple(result.keys())
+        return [dict(zip(columns, row, strict=True)) for row in result]
 
 
 def _board_access_statement(*, sprint: bool) -> Select[*tuple[Any, ...]]:
@@ -180,17 +186,37 @@ def _board_access_statement(*, sprint: bool) -> Select[*tuple[Any, ...]]:
 
 
 def _board_statement(*, sprint: bool) -> Select[*tuple[Any, ...]]:
-    in_list = Story.sprint_id == bindparam("sprint_id") if sprint else Story.sprint_id.is_(None)
-    return (
+    """The stories of a sprint (by number) or of the backlog, with the caller's check
+    folded in: the project is found by key and joined to the caller's membership and
+    account, so a non-member or a deactivated user gets no rows."""
+    statement = (
         select(
             *_BOARD_COLUMNS,
             func.count(Task.id).label("tasks_total"),
             func.count(case((Task.done, Task.id))).label("tasks_done"),
         )
+        .join(
+            Project, and_(Project.id == Story.project_id, Project.key == bindparam("project_key"))
+        )
+        .join(
+            Membership,
+            and_(Membership.project_id == Project.id, Membership.user_id == bindparam("user_id")),
+        )
+        .join(User, and_(User.id == Membership.user_id, User.is_active))
         .outerjoin(Task, and_(Task.story_id == Story.id, Task.deleted_at.is_(None)))
-        .where(Story.project_id == bindparam("project_id"), Story.deleted_at.is_(None), in_list)
+        .where(Story.deleted_at.is_(None))
         .group_by(Story.id)
         .order_by(Story.rank, Story.id)
+    )
+    if not sprint:
+        return statement.where(Story.sprint_id.is_(None))
+    return statement.join(
+        Sprint,
+        and_(
+            Sprint.id == Story.sprint_id,
+            Sprint.number == bindparam("number"),
+            Sprint.deleted_at.is_(None),
+        ),
     )
 
 
@@ -378,21 +404,35 @@ class StoryService(ProjectChildService[Story]):
         """A sprint's stories (the backlog's for ``None``) by rank, each with ``tasks_total``
         and ``tasks_done``, as dicts of the Story schema's fields.
 
-        The board is the busiest read, so it takes the project by key and needs two queries
-        whatever the number of stories: the project, the caller's role and the sprint in
-        one, the stories with their task counts in the other.
+        The board is the busiest read, so it takes the project by key and, when the list
+        has stories, makes one query: the stories with their task counts, joined to the
+        caller's membership. Only an empty answer needs the second query, which tells an
+        empty list from a project the caller may not see (404) or a missing sprint (404).
         """
-        repository = StoryRepository.from_session(session)
-        access = await repository.board_access(actor, project_key, sprint_number)
-        # Viewer is the lowest role: being a member is the role check.
-        if access is None or not actor.is_active:
+        if not actor.is_active:
             raise NotFound(f"project {project_key!r} not found")
-        sprint_id = None
-        if sprint_number is not None:
-            sprint_id = access.sprint_id
-            if sprint_id is None:
-                raise NotFound(f"sprint {sprint_number} not found in project {project_key}")
-        return await repository.board(access.project_id, sprint_id)
+        repository = StoryRepository.from_session(session)
+        # Viewer is the lowest role: being a member is the role check.
+        stories = await repository.board(actor.id, project_key, sprint_number)
+        if stories:
+            return stories
+        access = await repository.board_access(actor, project_key, sprint_number)
+        if access is None:
+            raise NotFound(f"project {project_key!r} not found")
+        if sprint_number is not None and access.sprint_id is None:
+            raise NotFound(f"sprint {sprint_number} not found in project {project_key}")
+        return []
+
+    async def board_if_visible(
+        self, session: AsyncSession, user_id: int, project_key: str, sprint_number: int | None
+    ) -> list[dict[str, Any]]:
+        """``list_for_board`` for a caller known by id only (``CurrentUserId``): the rows
+        when the user is an active member and the list has stories, in one query; empty
+        otherwise, and then ``list_for_board`` with the loaded user says why (or that the
+        list is empty)."""
+        return await StoryRepository.from_session(session).board(
+            user_id, project_key, sprint_number
+        )
 
     # Moves
 
