@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -834,70 +835,76 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["seed_seconds"] = round(time.monotonic() - started, 1)
         path = f"/api/v1/projects/{PROJECT_KEY}/sprints/{SPRINT}/stories"
         bearer = {"Authorization": f"Bearer {token}"}
-        servers: dict[str, Server] = {}
         plandeck_app = ["--factory", "plandeck.app:create_app"]
         variants = {"off": [False], "on": [True], "both": [False, True]}[args.rate_limit]
+        # Each measured run starts its server afresh and stops it after: the pools of idle
+        # servers would otherwise hold PostgreSQL connections (max_connections is 100 here).
+        servers: dict[str, Any] = {}
         for rate_limit in variants:
             label = "plandeck+limits" if rate_limit else "plandeck"
-            servers[label] = stack.enter_context(
-                serving(
-                    label,
-                    "rate limits on, memory storage" if rate_limit else "no rate limits",
-                    plandeck_app,
-                    env=_plandeck_env(
-                        url, settings, workdir, rate_limit=rate_limit, extra=args.plandeck_env
-                    ),
-                    path=path,
-                    headers=bearer,
-                    database=name,
-                    workers=args.workers,
-                    workdir=workdir,
-                )
-            )
-        reference_env = dict(os.environ, PLANDECK_BENCH_REFERENCE_DSN=url)
-        servers["reference"] = stack.enter_context(
-            serving(
-                "reference",
-                "Starlette + asyncpg",
-                ["--app-dir", str(BENCH_DIR), "--factory", "reference_server:create_app"],
-                env=reference_env,
-                path=f"/projects/{PROJECT_KEY}/sprints/{SPRINT}/stories",
-                headers={},
+            servers[label] = partial(
+                serving,
+                label,
+                "rate limits on, memory storage" if rate_limit else "no rate limits",
+                plandeck_app,
+                env=_plandeck_env(
+                    url, settings, workdir, rate_limit=rate_limit, extra=args.plandeck_env
+                ),
+                path=path,
+                headers=bearer,
                 database=name,
                 workers=args.workers,
                 workdir=workdir,
             )
+        reference_env = dict(os.environ, PLANDECK_BENCH_REFERENCE_DSN=url)
+        servers["reference"] = partial(
+            serving,
+            "reference",
+            "Starlette + asyncpg",
+            ["--app-dir", str(BENCH_DIR), "--factory", "reference_server:create_app"],
+            env=reference_env,
+            path=f"/projects/{PROJECT_KEY}/sprints/{SPRINT}/stories",
+            headers={},
+            database=name,
+            workers=args.workers,
+            workdir=workdir,
         )
-        first_plandeck = next(server for key, server in servers.items() if key != "reference")
-        results["verified"] = verify(first_plandeck, servers["reference"], args.stories)
+        first_plandeck = next(key for key in servers if key != "reference")
+        with servers[first_plandeck]() as ours, servers["reference"]() as reference:
+            results["verified"] = verify(ours, reference, args.stories)
         console.print(
             f"both return the same {args.stories} stories "
-            f"({results['verified']['tasks']} tasks); loading each for {args.duration:g} s, "
-            f"{args.rounds} round(s)"
+            f"({results['verified']['tasks']} tasks); loading each for {args.duration:g} s "
+            f"after {args.warmup:g} s of warm-up, {args.rounds} round(s)"
         )
 
         order = ["reference", *(key for key in servers if key != "reference")]
-        for key in order:
-            if args.warmup > 0:
-                load(servers[key], args, args.warmup)
         runs: dict[str, list[dict[str, Any]]] = {key: [] for key in order}
+        descriptions: dict[str, str] = {}
         for round_number in range(args.rounds):
             for key in order if round_number % 2 == 0 else reversed(order):
-                measured = load(servers[key], args, args.duration)
+                with servers[key]() as server:
+                    descriptions[key] = server.description
+                    if args.warmup > 0:
+                        load(server, args, args.warmup)
+                    measured = load(server, args, args.duration)
                 runs[key].append(measured)
                 console.print(
                     f"  round {round_number + 1} {key:16} {measured['requests_per_second']:8,.0f} req/s"
                     f"  p99 {measured['latency_ms']['p99']:6.1f} ms  load {measured['load_average_after']}"
                 )
         results["runs"] = runs
-        results["servers"] = {key: server.description for key, server in servers.items()}
+        results["servers"] = descriptions
         results["summary"] = summarise(runs)
         if args.profile:
-            results["profiles"] = {
-                key: profile(server, args, stamp)
-                for key, server in servers.items()
-                if key != "reference"
-            }
+            results["profiles"] = {}
+            for key in order:
+                if key == "reference":
+                    continue
+                with servers[key]() as server:
+                    if args.warmup > 0:
+                        load(server, args, args.warmup)
+                    results["profiles"][key] = profile(server, args, stamp)
     results["machine"]["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
     return results
 

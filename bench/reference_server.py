@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 DSN_VARIABLE = "PLANDECK_BENCH_REFERENCE_DSN"
-POOL_SIZE = 10  # plandeck's default pool_size
+POOL_SIZE = 20  # plandeck's default pool_size
 
 # The columns and order of plandeck's board query (plans/stories.py), in one statement.
 BOARD_SQL = """

@@ -108,7 +108,7 @@ class TestSettings:
             None,
             None,
         )
-        assert settings.database.pool_size == 10
+        assert settings.database.pool_size == 20
 
     def test_reads_plandeck_variables(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

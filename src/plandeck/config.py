@@ -82,8 +82,13 @@ class DatabaseSettings(BaseSettings):
         description="sqlite:///PATH or postgresql://USER@HOST/DB; default: SQLite in the data directory.",
     )
     echo: bool = False
-    pool_size: Annotated[int, Field(ge=1, le=200)] = 10
-    max_overflow: Annotated[int, Field(ge=0, le=200)] = 10
+    # Per app process. A request holds its connection from its first query to its commit,
+    # so the pool should cover the requests one process serves at once: overflow
+    # connections are closed as soon as they are returned, and opening one costs PostgreSQL
+    # a new backend. Processes x (pool_size + max_overflow) must stay below the server's
+    # max_connections (100 by default).
+    pool_size: Annotated[int, Field(ge=1, le=200)] = 20
+    max_overflow: Annotated[int, Field(ge=0, le=200)] = 5
     pool_timeout: Annotated[float, Field(gt=0)] = 30.0
     sqlite_busy_timeout_ms: Annotated[int, Field(ge=0)] = 10_000
 

@@ -6,8 +6,10 @@ import asyncio
 import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, get_args
 
+import orjson
 import pytest
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -457,6 +459,65 @@ class TestBoard:
             assert len(rows) == number
             counts[number] = len(statements)
         assert counts == {5: 1, 50: 1}
+
+    async def test_board_json_is_the_rows_as_the_api_writes_them(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, number=6)
+        criteria = [
+            {"text": 'ذخیره <b>شود</b> "quoted"', "done": True},
+            {"text": "b", "done": False},
+        ]
+        first = await make_story(
+            session,
+            owner,
+            project,
+            key="6.1",
+            sprint_id=sprint.id,
+            points=5,
+            title="عنوان\nwith \\ and \u2028",
+            acceptance_criteria=criteria,
+            moscow=MoSCoW.MUST,
+        )
+        await make_story(session, owner, project, key="6.2", sprint_id=sprint.id)
+        await make_task(session, owner, project, first, done=True)
+        await make_task(session, owner, project, first)
+        await make_story(session, owner, project, key="B1")
+
+        for number in (6, None):
+            rows = await story_service.list_for_board(session, owner, project.key, number)
+            with count_statements(session) as statements:
+                body = await story_service.board_json_if_visible(
+                    session, owner.id, project.key, number
+                )
+            assert body is not None
+            assert len(statements) == 1
+            written = orjson.loads(body)
+            assert [row.keys() for row in written] == [row.keys() for row in rows]
+            for row in rows:
+                row.update(
+                    {key: row[key].isoformat() for key in ("created_at", "updated_at") if row[key]}
+                )
+            for row in written:
+                for key in ("created_at", "updated_at"):
+                    assert row[key].endswith("Z")
+                    row[key] = datetime.fromisoformat(row[key]).isoformat()
+            assert written == orjson.loads(orjson.dumps(rows))
+
+    async def test_board_json_is_none_when_nothing_is_visible(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        await make_sprint(session, owner, project, number=7)
+        await make_story(session, owner, project, key="B1")
+        stranger = await make_user(session)
+        visible = story_service.board_json_if_visible
+        assert await visible(session, owner.id, project.key, 7) is None  # empty sprint
+        assert await visible(session, owner.id, project.key, 8) is None  # no such sprint
+        assert await visible(session, stranger.id, project.key, None) is None
+        assert await visible(session, owner.id, project.key, None) is not None
+        owner.is_active = False
+        await session.flush()
+        assert await visible(session, owner.id, project.key, None) is None
 
 
 class TestMoveStory:

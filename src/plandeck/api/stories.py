@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -86,7 +86,7 @@ async def list_sprint_stories(
     key: str, number: SprintNumber, session: DbSession, user_id: CurrentUserId
 ) -> Response:
     """The sprint's board: its stories in rank order, each with its task counts."""
-    return json_response(await _board(session, user_id, key, number))
+    return await _board(session, user_id, key, number)
 
 
 @router.get(
@@ -97,19 +97,17 @@ async def list_sprint_stories(
 )
 async def list_backlog(key: str, session: DbSession, user_id: CurrentUserId) -> Response:
     """The stories in no sprint, in rank order, each with its task counts."""
-    return json_response(await _board(session, user_id, key, None))
+    return await _board(session, user_id, key, None)
 
 
-async def _board(
-    session: AsyncSession, user_id: int, key: str, number: int | None
-) -> list[dict[str, Any]]:
-    rows = await story_service.board_if_visible(session, user_id, key, number)
-    if rows:
-        return rows
+async def _board(session: AsyncSession, user_id: int, key: str, number: int | None) -> Response:
+    body = await story_service.board_json_if_visible(session, user_id, key, number)
+    if body is not None:
+        return Response(body, media_type="application/json")
     # An empty list, or one the caller may not see: the checked path says which (401 for a
     # deactivated account, 404 for a project or sprint the caller cannot see).
     user = await require_active_user(session, user_id)
-    return await story_service.list_for_board(session, user, key, number)
+    return json_response(await story_service.list_for_board(session, user, key, number))
 
 
 @router.post(
