@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plandeck.auth.roles import membership_of, require_role
 from plandeck.errors import Conflict, InvalidInput, NotFound
 from plandeck.kit.audit import snapshot
+from plandeck.kit.driver import fetch_value
 from plandeck.kit.integrity import flush
 from plandeck.kit.pagination import Page, Sorting, SortKey, paginate
 from plandeck.models import (
@@ -182,7 +183,7 @@ class StoryRepository:
         params = {"user_id": user_id, "project_key": project_key, "number": sprint_number}
         if connection.dialect.name == "postgresql":
             statement = _BACKLOG_BOARD_JSON if sprint_number is None else _SPRINT_BOARD_JSON
-            text: str | None = await connection.scalar(statement, params)
+            text: str | None = await fetch_value(connection, statement, params)
             return None if text is None else text.encode()
         rows = await self.board(user_id, project_key, sprint_number)
         return orjson.dumps(rows, option=orjson.OPT_UTC_Z) if rows else None
@@ -252,8 +253,8 @@ _SPRINT_BOARD = _board_statement(sprint=True)
 _BACKLOG_BOARD = _board_statement(sprint=False)
 
 # RFC 3339 in UTC with a Z, as the API writes every timestamp; constants in the SQL text.
-_UTC = literal_column("'UTC'")
-_UTC_ISO_FORMAT = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'""")
+_UTC: ColumnElement[str] = literal_column("'UTC'")
+_UTC_ISO_FORMAT: ColumnElement[str] = literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'""")
 
 
 def _board_json_statement(board: Select[Any]) -> Select[tuple[str | None]]:
