@@ -18,7 +18,7 @@ per second, p50/p99 latency, the CPU time each server's workers and PostgreSQL s
 request, and plandeck's share of the reference's requests per second. ``--profile S`` then
 samples plandeck's workers with py-spy under the same load and ranks where the time goes.
 
-    python bench/bench_api.py [--duration 15] [--connections 32] [--rounds 2] [--profile 10]
+    python bench/bench_api.py [--duration 15] [--connections 32] [--rounds 3] [--profile 10]
 """
 
 from __future__ import annotations
@@ -923,7 +923,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workers", type=int, default=2, help="uvicorn worker processes per server"
     )
     parser.add_argument(
-        "--rounds", type=int, default=2, help="measured runs per server, alternating"
+        "--rounds", type=int, default=3, help="measured runs per server, alternating"
     )
     parser.add_argument(
         "--rate-limit",
