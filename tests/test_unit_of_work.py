@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from plandeck.db import create_sessionmaker, unit_of_work
+from plandeck import db as db_module
+from plandeck.db import create_engine, create_sessionmaker, unit_of_work
 from plandeck.errors import Conflict
 from plandeck.models import ActivityAction, ActivityEvent, Project, Story, User
 from plandeck.plans.schemas import StoryUpdate
@@ -132,3 +133,62 @@ async def _assert_one_winner(
             )
         )
         assert updates == 1, "the loser's activity event must not be written either"
+
+
+class TestPooledConnections:
+    """A connection the server closed while it sat in the pool is replaced, not handed out."""
+
+    async def _backend_pid(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        async with unit_of_work(sessionmaker, read_only=True) as session:
+            return int(await session.scalar(select(func.pg_backend_pid())) or 0)
+
+    async def _terminate(self, database: TestDatabase, pid: int) -> None:
+        admin = create_engine(database.url.replace("postgresql://", "postgresql+asyncpg://"))
+        try:
+            async with admin.connect() as connection:
+                assert await connection.scalar(select(func.pg_terminate_backend(pid)))
+        finally:
+            await admin.dispose()
+
+    def _engine(self, database: TestDatabase) -> AsyncEngine:
+        if database.kind != "postgresql":
+            pytest.skip("SQLite has no server to close connections")
+        url = database.url.replace("postgresql://", "postgresql+asyncpg://")
+        return create_engine(url, pool_size=1, max_overflow=0)
+
+    async def test_a_connection_killed_while_pooled_is_replaced(
+        self, database: TestDatabase
+    ) -> None:
+        engine = self._engine(database)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            first = await self._backend_pid(sessionmaker)
+            assert await self._backend_pid(sessionmaker) == first  # pooled, reused
+            await self._terminate(database, first)
+            await asyncio.sleep(0.2)  # asyncpg sees the socket close while pooled
+            second = await self._backend_pid(sessionmaker)
+            assert second not in (0, first)
+        finally:
+            await engine.dispose()
+
+    async def test_an_idle_connection_is_pinged_and_kept_when_it_answers(
+        self, database: TestDatabase, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        engine = self._engine(database)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            first = await self._backend_pid(sessionmaker)
+            monkeypatch.setattr(db_module, "_PING_AFTER_IDLE", -1.0)  # every checkout pings
+            assert await self._backend_pid(sessionmaker) == first
+        finally:
+            await engine.dispose()
+
+
+class TestJsonColumns:
+    def test_integers_beyond_64_bits_still_read_back(self) -> None:
+        # orjson refuses them; the standard library reads them.
+        assert db_module._json_loads('{"n": 18446744073709551616, "s": "ok"}') == {
+            "n": 18446744073709551616,
+            "s": "ok",
+        }
+        assert db_module._json_loads('[1, "two"]') == [1, "two"]

@@ -12,8 +12,11 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from sqlalchemy import update
 
-from plandeck.config import DEFAULT_SECRET_KEY
+from plandeck.config import DEFAULT_SECRET_KEY, to_async_url
+from plandeck.db import create_engine
+from plandeck.models import User
 from tests.api.live import PASSWORD, Caller, LiveServer, live_server
 from tests.processes import env_for, run_cli
 
@@ -35,6 +38,19 @@ def _claims(user_id: int, **override: object) -> dict[str, object]:
         "typ": "access",
         **override,
     }
+
+
+async def _set_active(live: LiveServer, user_id: int, *, active: bool) -> None:
+    """Deactivate or reactivate an account in the server's database, as a site
+    administrator would (there is no API for it yet)."""
+    engine = create_engine(to_async_url(live.database_url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(User).where(User.id == user_id).values(is_active=active)
+            )
+    finally:
+        await engine.dispose()
 
 
 def _login(live: LiveServer, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -157,6 +173,28 @@ class TestAccessTokens:
         # The control for the tests above: a token we sign with the server's key works.
         token = jwt.encode(_claims(alice.user["id"]), DEFAULT_SECRET_KEY, "HS256")
         assert _access(live, token).status_code == 200
+
+    async def test_deactivated_account_is_refused_with_a_valid_token(
+        self, live: LiveServer, alice: Caller
+    ) -> None:
+        project = live.project(alice)
+        key = project["key"]
+        sprint = alice.client.post(f"/projects/{key}/sprints", json={"number": 1, "name": "Sprint 1"})
+        assert sprint.status_code == 201, sprint.text
+        story = {"title": "On the board", "sprint_id": sprint.json()["id"]}
+        assert alice.client.post(f"/projects/{key}/stories", json=story).status_code == 201
+        reads = ["/users/me", f"/projects/{key}", f"/projects/{key}/sprints/1/stories"]
+        reads.append(f"/projects/{key}/backlog")
+        assert [alice.client.get(path).status_code for path in reads] == [200] * 4
+
+        await _set_active(live, alice.user["id"], active=False)
+        refused = [alice.client.get(path) for path in reads]
+        assert [r.status_code for r in refused] == [401] * 4
+        assert all("inactive" in r.json()["detail"] for r in refused)
+        assert alice.client.post(f"/projects/{key}/stories", json=story).status_code == 401
+
+        await _set_active(live, alice.user["id"], active=True)
+        assert [alice.client.get(path).status_code for path in reads] == [200] * 4
 
     def test_garbage_is_refused(self, live: LiveServer) -> None:
         assert _access(live, "not.a.jwt").status_code == 401
