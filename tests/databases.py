@@ -27,6 +27,11 @@ KINDS = [
 ]
 
 
+# The database behind a server whose tests only speak HTTP to it (the client, the CLI's
+# remote mode): PostgreSQL, as in production, when it is among the kinds tested.
+SERVER_KINDS = ["postgresql"] if "postgresql" in KINDS else KINDS[:1]
+
+
 def _asyncpg_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 

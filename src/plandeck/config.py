@@ -11,12 +11,13 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DEFAULT_SECRET_KEY = "change-me-plandeck-development-secret"
 MIN_SECRET_KEY_LENGTH = 32
@@ -56,6 +57,10 @@ def to_async_url(raw: str) -> URL:
     Users never name a driver; one they do name is replaced by ours, since plandeck
     only runs on aiosqlite and asyncpg.
     """
+    # Imported here: the CLI's remote commands load the settings, not the database stack.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(raw.strip())
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -8,16 +9,25 @@ from tests.api.live import Caller, LiveServer, live_server
 from tests.databases import KINDS, TestDatabase
 
 
-@pytest.fixture(scope="session", params=KINDS)
-async def live_database(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    _postgres_checked: None,
-) -> AsyncIterator[TestDatabase]:
-    """A database of each kind for the live servers; they commit, so it is their own."""
-    db = await TestDatabase.create(request.param, tmp_path_factory.mktemp("live-db"))
-    yield db
-    await db.drop()
+def live_database_fixture(kinds: list[str]) -> Any:
+    """The ``live_database`` fixture over ``kinds``: tests of the server run on every kind;
+    the client's and the remote CLI's, which only speak HTTP, on one (``SERVER_KINDS``)."""
+
+    @pytest.fixture(scope="session", params=kinds)
+    async def live_database(
+        request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory,
+        _postgres_checked: None,
+    ) -> AsyncIterator[TestDatabase]:
+        """A database for the live server; it commits, so it is its own."""
+        db = await TestDatabase.create(request.param, tmp_path_factory.mktemp("live-db"))
+        yield db
+        await db.drop()
+
+    return live_database
+
+
+live_database = live_database_fixture(KINDS)
 
 
 @pytest.fixture(scope="session")
