@@ -107,3 +107,13 @@ def plandeck_server(*, env: Mapping[str, str], cwd: Path) -> Iterator[str]:
         [PLANDECK, "serve", "--port", str(port)], env=env, cwd=cwd, ready_url=base + "/healthz"
     ):
         yield base
+
+
+@contextmanager
+def browser_login(base_url: str, email: str, password: str) -> Iterator[httpx.Client]:
+    """An HTTP client logged in through the login form, as a browser would be (the session
+    cookie is in its jar), closed after the block."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        response = client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 303, response.text
+        yield client

@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from plandeck.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import REPO_ROOT
-from tests.processes import env_for, free_port, running
+from tests.processes import browser_login, env_for, free_port, running
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +29,10 @@ def test_make_run_serves_health_and_the_demo_project(tmp_path: Path) -> None:
     ):
         health = httpx.get(base + "/healthz")
         assert (health.status_code, health.json()) == (200, {"status": "ok"})
-        home = httpx.get(base + "/")
-        assert 'href="/projects/DEMO"' in home.text
-        demo = httpx.get(base + "/projects/DEMO")
+        with browser_login(base, DEMO_EMAIL, DEMO_PASSWORD) as browser:
+            home = browser.get("/")
+            assert 'href="/projects/DEMO"' in home.text
+            demo = browser.get("/projects/DEMO")
         assert demo.status_code == 200
         assert "Real Backend Integration" in demo.text
     assert (tmp_path / "data" / "plandeck.sqlite3").exists(), "data stays in PLANDECK_DATA_DIR"

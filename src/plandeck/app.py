@@ -54,5 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router)
     install_openapi(app, api_prefix=API_PREFIX)
-    app.include_router(web_routes.router)
+    web_routes.install_web(app)
     return app

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from plandeck import __version__, migrate
+from plandeck.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.databases import TestDatabase
-from tests.processes import env_for, plandeck_server, run_cli
+from tests.processes import browser_login, env_for, plandeck_server, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -109,7 +110,10 @@ class TestAgainstDatabases:
             assert httpx.get(base + "/healthz").json() == {"status": "ok"}
             ready = httpx.get(base + "/readyz")
             assert ready.status_code == 200, ready.text
-            page = httpx.get(base + "/projects/DEMO")
+            assert httpx.get(base + "/projects/DEMO").status_code == 303  # to the login page
+            with browser_login(base, DEMO_EMAIL, DEMO_PASSWORD) as browser:
+                page = browser.get("/projects/DEMO")
+                missing = browser.get("/projects/NOPE", headers={"Accept": "application/json"})
             assert page.status_code == 200
             for text in (
                 "Database Connection &amp; Migration",
@@ -118,7 +122,6 @@ class TestAgainstDatabases:
                 "8 stories",
             ):
                 assert text in page.text
-            missing = httpx.get(base + "/projects/NOPE", headers={"Accept": "application/json"})
             assert missing.status_code == 404
             assert missing.headers["content-type"] == "application/problem+json"
 
@@ -142,7 +145,8 @@ class TestServe:
         env = env_for(None, workdir / "data")
         with plandeck_server(env=env, cwd=workdir) as base:
             assert httpx.get(base + "/readyz").status_code == 200
-            assert "No projects yet" in httpx.get(base + "/").text
+            home = httpx.get(base + "/", follow_redirects=True)
+            assert (home.status_code, home.url.path) == (200, "/login")
         assert (workdir / "data" / "plandeck.sqlite3").exists()
 
     async def test_server_database_behind_head_is_refused(

@@ -5,6 +5,24 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page
 
 
+class LoginPage:
+    def __init__(self, page: Page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+
+    def open(self, path: str = "/") -> LoginPage:
+        self.page.goto(self.base_url + path)
+        return self
+
+    def log_in(self, email: str, password: str) -> None:
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Log in").click()
+
+    def error(self) -> Locator:
+        return self.page.get_by_role("alert")
+
+
 class ProjectListPage:
     def __init__(self, page: Page, base_url: str) -> None:
         self.page = page

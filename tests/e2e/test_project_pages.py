@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.e2e.pages import ProjectListPage, ProjectPage
+from plandeck.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.e2e.pages import LoginPage, ProjectListPage, ProjectPage
 from tests.processes import env_for, plandeck_server, run_cli
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,13 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_demo_project_in_the_browser(page: Page, demo_server: str, screenshots_dir: Path) -> None:
-    ProjectListPage(page, demo_server).open().project_link("DEMO").click()
+    login = LoginPage(page, demo_server).open("/")
+    page.wait_for_url("**/login?next=/")
+    login.log_in(DEMO_EMAIL, "not the password")
+    assert login.error().inner_text() == "Wrong email or password."
+    login.log_in(DEMO_EMAIL, DEMO_PASSWORD)
+    page.wait_for_url(demo_server + "/")
+    ProjectListPage(page, demo_server).project_link("DEMO").click()
     project = ProjectPage(page)
     page.wait_for_url("**/projects/DEMO")
     assert project.sprint_headings() == [
@@ -32,9 +39,15 @@ def test_demo_project_in_the_browser(page: Page, demo_server: str, screenshots_d
     ]
     assert project.story_rows().count() == 8
     page.screenshot(path=screenshots_dir / "project-demo.png", full_page=True)
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    page.goto(demo_server + "/projects/DEMO")
+    page.wait_for_url("**/login?next=/projects/DEMO")
 
 
 def test_unknown_project_shows_an_error_page(page: Page, demo_server: str) -> None:
+    LoginPage(page, demo_server).open("/login").log_in(DEMO_EMAIL, DEMO_PASSWORD)
+    page.wait_for_url(demo_server + "/")
     response = page.goto(demo_server + "/projects/NOPE")
     assert response is not None
     assert response.status == 404

@@ -17,6 +17,7 @@ from plandeck.auth.tokens import (
     csrf_token_for,
     csrf_token_valid,
     refresh_token_service,
+    set_session_cookie,
     web_session_service,
 )
 from plandeck.auth.users import user_service
@@ -65,18 +66,6 @@ def _tokens(pair: TokenPair) -> Tokens:
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
         expires_in=pair.expires_in,
-    )
-
-
-def set_session_cookie(response: Response, settings: Settings, value: str) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        value,
-        max_age=settings.auth.session_days * 24 * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
     )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import jwt
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
 
 from plandeck.auth.api_tokens import hash_token
 from plandeck.config import Settings
@@ -212,3 +213,16 @@ def csrf_token_valid(settings: Settings, session_value: str, presented: str | No
 
 refresh_token_service = RefreshTokenService()
 web_session_service = WebSessionService()
+
+
+def set_session_cookie(response: Response, settings: Settings, value: str) -> None:
+    """The browser session's cookie: HttpOnly, SameSite=Lax, Secure outside development."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=settings.auth.session_days * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )

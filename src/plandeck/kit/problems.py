@@ -23,7 +23,7 @@ def _wants_html(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    from plandeck.web.routes import templates
+    from plandeck.web.templating import templates
 
     return templates.TemplateResponse(
         request, "error.html", {"title": title, "detail": detail}, status_code=status

@@ -1,0 +1,33 @@
+"""Server-rendered pages; ``router`` holds them all, ``LoginRequired`` sends visitors to log in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from plandeck.web.deps import LoginRequired
+from plandeck.web.routes import auth, projects
+from plandeck.web.templating import templates
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(projects.router)
+
+
+async def _login_required(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(exc.location, status_code=303)
+
+
+def install_web(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+
+__all__ = ["install_web", "router", "templates"]
