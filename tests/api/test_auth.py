@@ -179,7 +179,9 @@ class TestAccessTokens:
     ) -> None:
         project = live.project(alice)
         key = project["key"]
-        sprint = alice.client.post(f"/projects/{key}/sprints", json={"number": 1, "name": "Sprint 1"})
+        sprint = alice.client.post(
+            f"/projects/{key}/sprints", json={"number": 1, "name": "Sprint 1"}
+        )
         assert sprint.status_code == 201, sprint.text
         story = {"title": "On the board", "sprint_id": sprint.json()["id"]}
         assert alice.client.post(f"/projects/{key}/stories", json=story).status_code == 201
