@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # apt-get needs root; use sudo when we are not root and it exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: run test lint format check-format typecheck pytest bench lock install install-dev system-deps clean
+.PHONY: run test lint format check-format typecheck pytest bench lock install install-dev system-deps clean i18n vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,23 @@ lint: install-dev
 	$(BIN)/mypy
 
 pytest: install-dev
+	$(BIN)/python scripts/vendor_assets.py --tests
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+
+## vendor: fetch the pinned front-end files from the npm registry (checked by integrity)
+vendor: install-dev
+	$(BIN)/python scripts/vendor_assets.py
+
+## i18n: extract the pages' messages and merge them into the catalogs (then translate the .po)
+LOCALES := src/plandeck/web/locales
+i18n: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+		--project plandeck -o $(LOCALES)/messages.pot .
+	@for lang in fa; do \
+		if [ -f $(LOCALES)/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update --no-fuzzy-matching -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang; \
+		else $(BIN)/pybabel init -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang; fi; \
+	done
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -54,6 +54,7 @@ async def optional_visitor(
     if user is None:
         return None
     request.state.user_id = user.id
+    request.state.locale = user.locale
     return Visitor(user, csrf_token_for(settings, cookie))
 
 

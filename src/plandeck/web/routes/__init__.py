@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
+from plandeck.web.assets import static_files
 from plandeck.web.deps import LoginRequired
 from plandeck.web.routes import auth, projects
 from plandeck.web.templating import templates
-
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -27,7 +24,9 @@ async def _login_required(_request: Request, exc: Exception) -> Response:
 def install_web(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", static_files, name="static")
+    # Pages, static text and JSON compressed for clients that accept gzip (browsers do).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
 
 
 __all__ = ["install_web", "router", "templates"]

@@ -11,6 +11,7 @@ from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.auth.tokens import SESSION_COOKIE, set_session_cookie, web_session_service
 from plandeck.auth.users import user_service
 from plandeck.web.deps import OptionalVisitor, check_csrf
+from plandeck.web.i18n import N_
 from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +47,7 @@ async def login(
         return templates.TemplateResponse(
             request,
             "auth/login.html",
-            {"next": _local(next), "email": email, "error": "Wrong email or password."},
+            {"next": _local(next), "email": email, "error": N_("Wrong email or password.")},
             status_code=status.HTTP_401_UNAUTHORIZED,
         )
     cookie = await web_session_service.start(session, settings, user)
