@@ -37,6 +37,36 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark, translate
     return message
 
 
+# How enum values (stored in English, by value) read on a page: ``{{ story.status|label }}``.
+LABELS = {
+    "owner": N_("Owner"),
+    "admin": N_("Admin"),
+    "member": N_("Member"),
+    "viewer": N_("Viewer"),
+    "planning": N_("Planning"),
+    "planned": N_("Planned"),
+    "active": N_("Active"),
+    "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"),
+    "draft": N_("Draft"),
+    "approved": N_("Approved"),
+    "in_progress": N_("In progress"),
+    "review": N_("Review"),
+    "done": N_("Done"),
+    "blocked": N_("Blocked"),
+    "critical": N_("Critical"),
+    "high": N_("High"),
+    "medium": N_("Medium"),
+    "low": N_("Low"),
+    "must": N_("Must have"),
+    "should": N_("Should have"),
+    "could": N_("Could have"),
+    "wont": N_("Won't have"),
+    "read": N_("Read"),
+    "write": N_("Write"),
+}
+
+
 @dataclass(frozen=True)
 class Language:
     code: str
@@ -117,11 +147,19 @@ def format_day(context: Context, value: date | datetime | None) -> str:
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
+@pass_context
+def label(context: Context, value: Any) -> str:
+    """An enum's value as the page's language names it (``in_progress`` -> "In progress")."""
+    raw = str(getattr(value, "value", value))
+    return _lang(context).gettext(LABELS.get(raw, raw))
+
+
 def install(env: Any) -> None:
     """gettext in the templates' environment, per rendering."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.filters["day"] = format_day
+    env.filters["label"] = label
 
 
 def context_processor(request: Request) -> dict[str, Any]:

@@ -8,12 +8,12 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from plandeck.web.assets import static_files
 from plandeck.web.deps import LoginRequired
-from plandeck.web.routes import auth, projects
+from plandeck.web.routes import admin, auth, board, plans, projects, signup, stories
 from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-router.include_router(auth.router)
-router.include_router(projects.router)
+for _module in (auth, signup, admin, projects, board, stories, plans):
+    router.include_router(_module.router)
 
 
 async def _login_required(_request: Request, exc: Exception) -> Response:
