@@ -41,7 +41,7 @@ class ProjectPage:
         self.page = page
 
     def sprint_headings(self) -> list[str]:
-        return [text.strip() for text in self.page.locator("h3").all_inner_texts()]
+        return [text.strip() for text in self.page.locator("section.sprint h3").all_inner_texts()]
 
     def story_rows(self) -> Locator:
-        return self.page.locator("tbody tr")
+        return self.page.locator("section.sprint tbody tr")
