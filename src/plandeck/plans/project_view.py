@@ -62,6 +62,16 @@ class PhaseView:
     sprints: list[SprintView] = field(default_factory=list)
     rollup: Rollup = field(default_factory=Rollup)
 
+    def document_heading(self, kind: str) -> str | None:
+        """The heading the plan document gave a section (``stories``, ``priorities``,
+        ``timeline``, ``goals``), as written there (``## 📅 Timeline پیشنهادی`` -> its text)."""
+        outline = self.phase.meta.get("outline") if isinstance(self.phase.meta, dict) else None
+        for entry in outline if isinstance(outline, list) else []:
+            raw = entry.get("raw") if isinstance(entry, dict) else None
+            if entry.get("kind") == kind and isinstance(raw, str):
+                return raw.lstrip("#").strip() or None
+        return None
+
     @property
     def moscow(self) -> list[tuple[MoSCoW, list[StoryRow]]]:
         """The phase's stories by MoSCoW priority, in the document's order of sprints."""
