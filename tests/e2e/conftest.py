@@ -98,9 +98,10 @@ def log_in(context: BrowserContext, server: LiveServer, caller: Caller) -> Page:
     """A page of ``context`` logged in as ``caller`` through the login form."""
     page = context.new_page()
     page.goto(server.base_url + "/login")
-    page.get_by_label("Email").fill(caller.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    # By id, not label: the form may be in Persian (the context's Accept-Language).
+    page.locator("#email").fill(caller.email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form[action='/login'] button[type=submit]").click()
     page.wait_for_url(server.base_url + "/")
     return page
 
