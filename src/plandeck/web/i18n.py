@@ -67,6 +67,19 @@ LABELS = {
 }
 
 
+# The titles of plandeck.errors' errors and of the HTTP errors, as error pages show them.
+ERROR_TITLES = (
+    N_("Invalid input"),
+    N_("Not authenticated"),
+    N_("Forbidden"),
+    N_("Not found"),
+    N_("Conflict"),
+    N_("Stale version"),
+    N_("Service unavailable"),
+    N_("Too many requests"),
+)
+
+
 @dataclass(frozen=True)
 class Language:
     code: str
