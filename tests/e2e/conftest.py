@@ -12,9 +12,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.api.live import PASSWORD, Caller, LiveServer, live_server
+from tests.conftest import SHARED
 from tests.databases import SERVER_KINDS, TestDatabase, postgres_reachable
 
 T = TypeVar("T")
+FIXTURE = SHARED / "fixtures" / "phase3-plan.md"
 
 # Debian's Chromium; Playwright's own browser download does not work on our machines.
 CHROMIUM = os.environ.get("PLANDECK_CHROMIUM", "/usr/bin/chromium")
@@ -118,3 +120,14 @@ def user_page(browser: Browser, server: LiveServer, user: Caller) -> Iterator[Pa
     context = browser.new_context()
     yield log_in(context, server, user)
     context.close()
+
+
+def import_fixture(server: LiveServer, user: Caller, name: str = "Phase 3 plan") -> str:
+    """A new project of ``user`` with the phase 3 sample plan imported through the API."""
+    key = server.project(user, name=name)["key"]
+    with FIXTURE.open("rb") as document:
+        imported = user.client.post(
+            f"/projects/{key}/imports", files={"files": (FIXTURE.name, document, "text/markdown")}
+        )
+    assert imported.status_code in (200, 201), imported.text
+    return key

@@ -6,23 +6,15 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.api.live import Caller, LiveServer
-from tests.conftest import SHARED
 from tests.e2e.axe import severe_violations
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import import_fixture, log_in
 
 pytestmark = pytest.mark.slow
-FIXTURE = SHARED / "fixtures" / "phase3-plan.md"
 
 
 @pytest.fixture
 def imported(server: LiveServer, user: Caller) -> str:
-    key = server.project(user, name="Accessible plan")["key"]
-    with FIXTURE.open("rb") as document:
-        response = user.client.post(
-            f"/projects/{key}/imports", files={"files": (FIXTURE.name, document, "text/markdown")}
-        )
-    assert response.status_code in (200, 201), response.text
-    return key
+    return import_fixture(server, user, name="Accessible plan")
 
 
 @pytest.mark.parametrize("locale", ["en", "fa"])

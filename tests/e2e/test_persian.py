@@ -8,29 +8,17 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.api.live import Caller, LiveServer
-from tests.conftest import SHARED
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import import_fixture, log_in
 
 pytestmark = pytest.mark.slow
-FIXTURE = SHARED / "fixtures" / "phase3-plan.md"
 REPAIRED_HEADINGS = ["📋 Phase 3 Stories (پیشنهادی)", "🎯 اولویت‌بندی", "📅 Timeline پیشنهادی"]
-
-
-def _import_fixture(server: LiveServer, user: Caller) -> str:
-    key = server.project(user, name="برنامه فاز ۳")["key"]
-    with FIXTURE.open("rb") as document:
-        imported = user.client.post(
-            f"/projects/{key}/imports", files={"files": (FIXTURE.name, document, "text/markdown")}
-        )
-    assert imported.status_code in (200, 201), imported.text
-    return key
 
 
 @pytest.mark.parametrize("locale", ["fa", "en"])
 def test_phase_view_mirrors_in_persian(
     browser: Browser, server: LiveServer, user: Caller, screenshots_dir: Path, locale: str
 ) -> None:
-    key = _import_fixture(server, user)
+    key = import_fixture(server, user, name="برنامه فاز ۳")
     assert user.client.patch("/users/me", json={"locale": locale}).status_code == 200
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     try:

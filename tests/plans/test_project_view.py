@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.errors import NotFound
@@ -21,28 +16,12 @@ from tests.factories.plans import (
     make_story,
     make_task,
 )
+from tests.statements import count_statements
 
 
 @pytest.fixture
 async def project(session: AsyncSession, owner: User) -> Project:
     return await make_project(session, owner, key="PV")
-
-
-@contextmanager
-def _statements(session: AsyncSession) -> Iterator[list[str]]:
-    seen: list[str] = []
-    bind = session.bind
-    assert bind is not None
-    engine = bind.engine.sync_engine
-
-    def _record(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", _record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", _record)
 
 
 class TestProjectOverview:
@@ -116,7 +95,7 @@ class TestProjectOverview:
             for _ in range(size):
                 story = await make_story(session, owner, project, sprint_id=sprint.id)
                 await make_task(session, owner, project, story)
-            with _statements(session) as seen:
+            with count_statements(session) as seen:
                 await project_overview(session, owner, project.key)
             counts.append(len(seen))
         assert counts[0] == counts[1] <= 5

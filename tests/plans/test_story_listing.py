@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, get_args
+from typing import get_args
 
 import orjson
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.db import create_sessionmaker, unit_of_work
@@ -42,29 +40,12 @@ from tests.factories.plans import (
     make_story,
     make_task,
 )
+from tests.statements import count_statements
 
 
 @pytest.fixture
 async def project(session: AsyncSession, owner: User) -> Project:
     return await make_project(session, owner, key="SL")
-
-
-@contextmanager
-def count_statements(session: AsyncSession) -> Iterator[list[str]]:
-    """The SQL statements run on the session's engine inside the block."""
-    statements: list[str] = []
-    bind = session.bind
-    assert bind is not None
-    engine = bind.engine.sync_engine
-
-    def _record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", _record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _record)
 
 
 async def _page_through(

@@ -1,7 +1,419 @@
-"""Pages: stories (being built)."""
+"""The story page: edit the story (with optimistic concurrency), its checklist, comments and
+history.
+
+Every change is a plain form POST answered by a redirect back to the page, so the page
+works without JavaScript; ticking a task is also an htmx request answered by the task's
+row alone. A save carries the version the form was rendered from: if someone else saved
+in between, nothing is written and the form comes back (409) with what the user typed
+beside the current values.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from plandeck.auth.deps import AppSettings, DbSession
+from plandeck.errors import InvalidInput, NotFound, StaleVersion
+from plandeck.models import MoSCoW, Priority, Story, StoryStatus
+from plandeck.plans.comments import comment_service
+from plandeck.plans.projects import project_service
+from plandeck.plans.schemas import CommentCreate, StoryUpdate, TaskCreate
+from plandeck.plans.stories import story_service
+from plandeck.plans.story_view import StoryView, story_view_service
+from plandeck.plans.tasks import task_service
+from plandeck.web import markdown as _markdown  # noqa: F401 - registers the ``markdown`` filter
+from plandeck.web.deps import Visitor, WebVisitor, check_csrf
+from plandeck.web.i18n import N_
+from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+
+_PAGE = "/projects/{key}/stories/{story_key}"
+# The form's fields in the order the page shows them (and a conflict lists them).
+EDITABLE = ("title", "points", "priority", "moscow", "status", "assignee_id", "description")
+FIELD_LABELS = {
+    "title": N_("Title"),
+    "points": N_("Points"),
+    "priority": N_("Priority"),
+    "moscow": N_("MoSCoW"),
+    "status": N_("Status"),
+    "assignee_id": N_("Assignee"),
+    "description": N_("Description"),
+}
+# The fields as a history sentence names them ("Ada changed status from Draft to Done").
+HISTORY_LABELS = {
+    "title": N_("the title"),
+    "key": N_("the key"),
+    "status": N_("status"),
+    "priority": N_("priority"),
+    "moscow": N_("MoSCoW"),
+    "points": N_("points"),
+    "assignee_id": N_("the assignee"),
+    "sprint_id": N_("the sprint"),
+    "phase_id": N_("the phase"),
+    "description": N_("description"),
+    "notes": N_("notes"),
+    "acceptance_criteria": N_("acceptance criteria"),
+}
+_MESSAGES = {
+    "title": N_("Enter a title of at most 500 characters."),
+    "points": N_("Points must be a whole number from 0 to 1000, or empty."),
+    "priority": N_("Choose one of the priorities."),
+    "moscow": N_("Choose one of the MoSCoW values."),
+    "status": N_("Choose one of the statuses."),
+    "assignee_id": N_("Choose a member of the project."),
+    "description": N_("The description is not valid."),
+    "version": N_("Reload the page: the form is incomplete."),
+}
+_TASK_TEXT_MESSAGE = N_("Enter the task's text.")
+_COMMENT_MESSAGE = N_("Write a comment of at most 20,000 characters.")
+
+
+def story_url(project_key: str, story_key: str, fragment: str = "") -> str:
+    path = _PAGE.format(key=quote(project_key, safe=""), story_key=quote(story_key, safe=""))
+    return path + (f"#{fragment}" if fragment else "")
+
+
+def _back(
+    project_key: str, story_key: str, fragment: str = "", *, saved: bool = False
+) -> RedirectResponse:
+    path, _, anchor = story_url(project_key, story_key, fragment).partition("#")
+    location = path + ("?saved=1" if saved else "") + (f"#{anchor}" if anchor else "")
+    return RedirectResponse(location, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _values_of(story: Story) -> dict[str, str]:
+    """The story as the form shows it: every field a string."""
+    return {
+        "title": story.title,
+        "points": "" if story.points is None else str(story.points),
+        "priority": story.priority.value,
+        "moscow": "" if story.moscow is None else story.moscow.value,
+        "status": story.status.value,
+        "assignee_id": "" if story.assignee_id is None else str(story.assignee_id),
+        "description": story.description,
+        "version": str(story.version),
+    }
+
+
+def _typed(form: FormData) -> dict[str, str]:
+    values = {}
+    for name in (*EDITABLE, "version"):
+        raw = form.get(name)
+        values[name] = raw if isinstance(raw, str) else ""
+    return values
+
+
+def _as_int(raw: str) -> int | str | None:
+    """A whole number, None for an empty field, or the text as typed (the schema refuses it)."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _update_from(typed: dict[str, str]) -> StoryUpdate | dict[str, str]:
+    """The form as a StoryUpdate, or the fields' error messages."""
+    data: dict[str, Any] = {
+        "title": typed["title"],
+        "description": typed["description"].replace("\r\n", "\n"),
+        "priority": typed["priority"],
+        "status": typed["status"],
+        "moscow": typed["moscow"] or None,
+        "points": _as_int(typed["points"]),
+        "assignee_id": _as_int(typed["assignee_id"]),
+        "version": _as_int(typed["version"]),
+    }
+    try:
+        return StoryUpdate.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "version"
+            errors.setdefault(name, _MESSAGES.get(name, _MESSAGES["version"]))
+        return errors
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    name: str
+    yours: str
+    current: str
+
+
+def _shown(view: StoryView, name: str, value: str) -> str:
+    """A form value as a person reads it (the select's option text, not its value)."""
+    if name == "assignee_id":
+        if not value:
+            return ""
+        try:
+            return view.member_name(int(value)) or value
+        except ValueError:
+            return value
+    return value
+
+
+def _conflict_rows(view: StoryView, typed: dict[str, str]) -> list[ConflictRow]:
+    current = _values_of(view.story)
+    rows = []
+    for name in EDITABLE:
+        mine = typed[name].replace("\r\n", "\n")
+        if name == "title":
+            mine = mine.strip()
+        if mine != current[name]:
+            rows.append(
+                ConflictRow(name, _shown(view, name, mine), _shown(view, name, current[name]))
+            )
+    return rows
+
+
+def _render(
+    request: Request,
+    visitor: Visitor,
+    view: StoryView,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    conflict: list[ConflictRow] | None = None,
+    task_text: str = "",
+    task_parent: str = "",
+    comment_body: str = "",
+    status_code: int = status.HTTP_200_OK,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "stories/show.html",
+        {
+            "visitor": visitor,
+            "view": view,
+            "story": view.story,
+            "project": view.project,
+            "values": values or _values_of(view.story),
+            "errors": errors or {},
+            "conflict": conflict,
+            "task_text": task_text,
+            "task_parent": task_parent,
+            "comment_body": comment_body,
+            "field_labels": FIELD_LABELS,
+            "history_labels": HISTORY_LABELS,
+            "statuses": list(StoryStatus),
+            "priorities": list(Priority),
+            "moscows": list(MoSCoW),
+            "story_url": story_url(view.project.key, view.story.key),
+            "saved": request.query_params.get("saved") == "1",
+        },
+        status_code=status_code,
+    )
+
+
+async def _form(request: Request, settings: AppSettings) -> FormData:
+    form = await request.form()
+    token = form.get("csrf_token")
+    check_csrf(
+        request,
+        settings,
+        token if isinstance(token, str) else request.headers.get("X-CSRF-Token"),
+    )
+    return form
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _check_task_of(view: StoryView, task_id: int) -> None:
+    """The task must be one of the story's that the URL names (not another story's)."""
+    if not any(row.task.id == task_id for row in view.tasks):
+        raise NotFound(f"task {task_id} not found in story {view.story.key}")
+
+
+@router.get(_PAGE, response_class=HTMLResponse)
+async def show_story(
+    request: Request, key: str, story_key: str, session: DbSession, visitor: WebVisitor
+) -> HTMLResponse:
+    view = await story_view_service.get(session, visitor.user, key, story_key)
+    return _render(request, visitor, view)
+
+
+@router.post(_PAGE, response_class=HTMLResponse)
+async def save_story(
+    request: Request,
+    key: str,
+    story_key: str,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    form = await _form(request, settings)
+    typed = _typed(form)
+    update = _update_from(typed)
+    if isinstance(update, StoryUpdate):
+        project = await project_service.get(session, visitor.user, key)
+        try:
+            await story_service.update_by_key(session, visitor.user, project, story_key, update)
+        except StaleVersion:
+            # Nothing was written: show what the user typed beside the current values, and
+            # let the next save knowingly replace the version they have now seen.
+            view = await story_view_service.get(session, visitor.user, key, story_key)
+            return _render(
+                request,
+                visitor,
+                view,
+                values={**typed, "version": str(view.story.version)},
+                conflict=_conflict_rows(view, typed),
+                status_code=status.HTTP_409_CONFLICT,
+            )
+        except InvalidInput as exc:
+            field = str(exc.extra.get("field", ""))
+            errors = {field: _MESSAGES[field]} if field in _MESSAGES else {"form": exc.detail}
+        else:
+            return _back(key, story_key, saved=True)
+    else:
+        errors = update
+    view = await story_view_service.get(session, visitor.user, key, story_key)
+    return _render(
+        request,
+        visitor,
+        view,
+        values=typed,
+        errors=errors,
+        status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+    )
+
+
+@router.post(_PAGE + "/tasks", response_class=HTMLResponse)
+async def add_task(
+    request: Request,
+    key: str,
+    story_key: str,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    form = await _form(request, settings)
+    text, parent = _text(form, "text"), _text(form, "parent_id")
+    parent_id = _as_int(parent)
+    try:
+        data = TaskCreate(text=text, parent_id=parent_id if isinstance(parent_id, int) else None)
+    except ValidationError:
+        view = await story_view_service.get(session, visitor.user, key, story_key)
+        return _render(
+            request,
+            visitor,
+            view,
+            errors={"task_text": _TASK_TEXT_MESSAGE},
+            task_text=text,
+            task_parent=parent,
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    project = await project_service.get(session, visitor.user, key)
+    task = await task_service.create_by_story_key(session, visitor.user, project, story_key, data)
+    return _back(key, story_key, f"task-{task.id}")
+
+
+@router.post(_PAGE + "/tasks/{task_id}/toggle", response_class=HTMLResponse)
+async def toggle_task(
+    request: Request,
+    key: str,
+    story_key: str,
+    task_id: int,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    await _form(request, settings)
+    project = await project_service.get(session, visitor.user, key)
+    view = await story_view_service.get(session, visitor.user, key, story_key)
+    _check_task_of(view, task_id)
+    await task_service.toggle(session, visitor.user, project, task_id)
+    if request.headers.get("HX-Request") != "true":
+        return _back(key, story_key, f"task-{task_id}")
+    view = await story_view_service.get(session, visitor.user, key, story_key)
+    row = next(row for row in view.tasks if row.task.id == task_id)
+    return templates.TemplateResponse(
+        request,
+        "stories/_toggled.html",
+        {
+            "visitor": visitor,
+            "view": view,
+            "row": row,
+            "story_url": story_url(view.project.key, view.story.key),
+        },
+    )
+
+
+@router.post(_PAGE + "/tasks/{task_id}/move")
+async def move_task(
+    request: Request,
+    key: str,
+    story_key: str,
+    task_id: int,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    form = await _form(request, settings)
+    project = await project_service.get(session, visitor.user, key)
+    await story_view_service.move_task(
+        session, visitor.user, project, story_key, task_id, up=_text(form, "direction") == "up"
+    )
+    return _back(key, story_key, f"task-{task_id}")
+
+
+@router.post(_PAGE + "/tasks/{task_id}/delete")
+async def delete_task(
+    request: Request,
+    key: str,
+    story_key: str,
+    task_id: int,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    await _form(request, settings)
+    project = await project_service.get(session, visitor.user, key)
+    view = await story_view_service.get(session, visitor.user, key, story_key)
+    _check_task_of(view, task_id)
+    await task_service.delete(session, visitor.user, project, task_id)
+    return _back(key, story_key, "tasks")
+
+
+@router.post(_PAGE + "/comments", response_class=HTMLResponse)
+async def add_comment(
+    request: Request,
+    key: str,
+    story_key: str,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    form = await _form(request, settings)
+    body = _text(form, "body").replace("\r\n", "\n")
+    try:
+        data = CommentCreate(body=body)
+    except ValidationError:
+        view = await story_view_service.get(session, visitor.user, key, story_key)
+        return _render(
+            request,
+            visitor,
+            view,
+            errors={"comment_body": _COMMENT_MESSAGE},
+            comment_body=body,
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    project = await project_service.get(session, visitor.user, key)
+    comment = await comment_service.create_by_story_key(
+        session, visitor.user, project, story_key, data
+    )
+    return _back(key, story_key, f"comment-{comment.id}")
