@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,6 +66,11 @@ async def _events(
 
 
 class TestCreateProject:
+    def test_key_new_is_reserved_for_the_creation_page(self) -> None:
+        with pytest.raises(ValidationError, match="'new' is reserved"):
+            ProjectCreate(key="new", name="Shadowed")
+        assert ProjectCreate(key="News", name="Fine").key == "News"
+
     async def test_creator_becomes_owner_and_creation_is_recorded(
         self, session: AsyncSession, owner: User
     ) -> None:

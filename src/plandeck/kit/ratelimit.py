@@ -51,6 +51,7 @@ LOGIN_PATHS = frozenset(
         "/api/v1/auth/refresh",
         "/api/v1/auth/register",
         "/login",
+        "/signup",
     }
 )
 # After Redis fails, requests pass unchecked this long before it is tried again, so that

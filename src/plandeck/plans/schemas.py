@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
 from plandeck.kit.schemas import InputSchema, NonEmptyStr, Schema
 from plandeck.models import (
@@ -20,6 +20,13 @@ from plandeck.models import (
     StoryStatus,
 )
 
+def _not_reserved(key: str) -> str:
+    # /projects/new is the page that creates a project.
+    if key == "new":
+        raise ValueError("'new' is reserved; choose another key")
+    return key
+
+
 ProjectKey = Annotated[
     str,
     StringConstraints(
@@ -28,6 +35,7 @@ ProjectKey = Annotated[
         max_length=32,
         pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
     ),
+    AfterValidator(_not_reserved),
 ]
 StoryKey = Annotated[
     str,
