@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from plandeck.auth.deps import AppSettings, DbSession
-from plandeck.errors import InvalidInput, NotFound, StaleVersion
+from plandeck.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from plandeck.models import MoSCoW, Priority, Story, StoryStatus
 from plandeck.plans.comments import comment_service
 from plandeck.plans.projects import project_service
@@ -262,9 +262,14 @@ async def save_story(
         project = await project_service.get(session, visitor.user, key)
         try:
             await story_service.update_by_key(session, visitor.user, project, story_key, update)
-        except StaleVersion:
-            # Nothing was written: show what the user typed beside the current values, and
+        except Conflict as exc:
+            # A stale version (or a save that lost the race to another one at the write):
+            # nothing was written. Show what the user typed beside the current values, and
             # let the next save knowingly replace the version they have now seen.
+            if not isinstance(exc, StaleVersion):
+                # The failed write ended the transaction: start afresh, reload the visitor.
+                await session.rollback()
+                await session.refresh(visitor.user)
             view = await story_view_service.get(session, visitor.user, key, story_key)
             return _render(
                 request,
