@@ -1,0 +1,189 @@
+"""What the sprint board and the backlog pages show: read-only views over a project's stories.
+
+The cards come from ``story_service.list_for_board`` (stories by rank with their task
+counts); this module adds what a page needs around them: the sprint, its committed and done
+points, the assignees' names, the sprints to plan into and the team's average velocity.
+Every view checks membership first: a non-member gets NotFound, as for a missing project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plandeck.auth.roles import require_role
+from plandeck.errors import NotFound
+from plandeck.models import Project, Role, Sprint, SprintStatus, Story, StoryStatus, User
+from plandeck.plans.projects import project_service
+from plandeck.plans.stories import story_service
+
+# The sprints a backlog story can be planned into.
+PLANNING_STATUSES = (SprintStatus.PLANNED, SprintStatus.ACTIVE)
+
+Card = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SprintPoints:
+    """A sprint with the points of its live stories: all of them, and those done."""
+
+    sprint: Sprint
+    stories: list[Card]
+
+    @property
+    def committed(self) -> int:
+        return committed_points(self.stories)
+
+    @property
+    def done(self) -> int:
+        return done_points(self.stories)
+
+
+@dataclass(frozen=True)
+class SprintBoard:
+    project: Project
+    sprint: SprintPoints
+    sprints: Sequence[Sprint]
+    columns: list[tuple[StoryStatus, list[Card]]]
+    assignees: dict[int, str]
+    can_move: bool
+
+
+@dataclass(frozen=True)
+class Backlog:
+    project: Project
+    stories: list[Card]
+    planning: list[SprintPoints]
+    sprints: Sequence[Sprint]
+    average_velocity: float | None
+    completed_sprints: int
+    assignees: dict[int, str]
+    can_move: bool
+
+
+def committed_points(cards: Iterable[Card]) -> int:
+    return sum(card["points"] or 0 for card in cards)
+
+
+def done_points(cards: Iterable[Card]) -> int:
+    return sum(card["points"] or 0 for card in cards if card["status"] == StoryStatus.DONE)
+
+
+class BoardViewRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> BoardViewRepository:
+        return cls(session)
+
+    async def sprints(self, project: Project) -> Sequence[Sprint]:
+        return (
+            await self.session.scalars(
+                select(Sprint)
+                .where(Sprint.project_id == project.id, Sprint.deleted_at.is_(None))
+                .order_by(Sprint.number)
+            )
+        ).all()
+
+    async def names(self, user_ids: set[int]) -> dict[int, str]:
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(
+            select(User.id, User.name).where(User.id.in_(sorted(user_ids)))
+        )
+        return dict(rows.tuples().all())
+
+    async def done_points_of_completed_sprints(self, project: Project) -> list[int]:
+        """The done points of each live completed sprint (0 for one that finished nothing)."""
+        done = func.coalesce(
+            func.sum(case((Story.status == StoryStatus.DONE, Story.points), else_=0)), 0
+        )
+        rows = await self.session.execute(
+            select(Sprint.id, done)
+            .outerjoin(Story, and_(Story.sprint_id == Sprint.id, Story.deleted_at.is_(None)))
+            .where(
+                Sprint.project_id == project.id,
+                Sprint.deleted_at.is_(None),
+                Sprint.status == SprintStatus.COMPLETED,
+            )
+            .group_by(Sprint.id)
+        )
+        return [int(points) for _, points in rows]
+
+
+def _assignee_ids(*lists: Iterable[Card]) -> set[int]:
+    return {card["assignee_id"] for cards in lists for card in cards if card["assignee_id"]}
+
+
+class BoardViewService:
+    async def _open(
+        self, session: AsyncSession, actor: User, project_key: str
+    ) -> tuple[Project, bool]:
+        """The project if ``actor`` is a member (NotFound otherwise), and whether they may move
+        stories."""
+        project = await project_service.get(session, actor, project_key)
+        role = await require_role(session, actor, project, Role.VIEWER)
+        return project, role.at_least(story_service.edit_role)
+
+    async def sprint_board(
+        self, session: AsyncSession, actor: User, project_key: str, number: int
+    ) -> SprintBoard:
+        """Sprint ``number``'s stories in a column per status, each column by rank."""
+        project, can_move = await self._open(session, actor, project_key)
+        repository = BoardViewRepository.from_session(session)
+        sprints = await repository.sprints(project)
+        sprint = next((each for each in sprints if each.number == number), None)
+        if sprint is None:
+            raise NotFound(f"sprint {number} not found in project {project.key}")
+        cards = await story_service.list_for_board(session, actor, project.key, number)
+        columns: list[tuple[StoryStatus, list[Card]]] = [(status, []) for status in StoryStatus]
+        by_status = dict(columns)
+        for card in cards:
+            by_status[StoryStatus(card["status"])].append(card)
+        return SprintBoard(
+            project=project,
+            sprint=SprintPoints(sprint, cards),
+            sprints=sprints,
+            columns=columns,
+            assignees=await repository.names(_assignee_ids(cards)),
+            can_move=can_move,
+        )
+
+    async def backlog(self, session: AsyncSession, actor: User, project_key: str) -> Backlog:
+        """The stories in no sprint by rank, and the planned and active sprints with their
+        committed points, to weigh against the average velocity (the mean done points of
+        the completed sprints; None before any sprint is completed)."""
+        project, can_move = await self._open(session, actor, project_key)
+        repository = BoardViewRepository.from_session(session)
+        stories = await story_service.list_for_board(session, actor, project.key, None)
+        sprints = await repository.sprints(project)
+        planning = [
+            SprintPoints(
+                sprint,
+                await story_service.list_for_board(session, actor, project.key, sprint.number),
+            )
+            for sprint in sprints
+            if sprint.status in PLANNING_STATUSES
+        ]
+        velocities = await repository.done_points_of_completed_sprints(project)
+        average = sum(velocities) / len(velocities) if velocities else None
+        return Backlog(
+            project=project,
+            stories=stories,
+            planning=planning,
+            sprints=sprints,
+            average_velocity=average,
+            completed_sprints=len(velocities),
+            assignees=await repository.names(
+                _assignee_ids(stories, *(each.stories for each in planning))
+            ),
+            can_move=can_move,
+        )
+
+
+board_view_service = BoardViewService()
