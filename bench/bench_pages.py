@@ -199,7 +199,7 @@ def board_in_chromium(base: str, email: str, path: str) -> dict[str, Any]:
                     const n = performance.getEntriesByType("navigation")[0];
                     return {response_end: n.responseEnd, dom_interactive: n.domInteractive,
                             interactive: n.domContentLoadedEventEnd, load: n.loadEventEnd,
-                            cards: document.querySelectorAll("[data-story-key]").length};
+                            cards: document.querySelectorAll("[data-key]").length};
                 }"""
             )
             if attempt:  # the first load warms the cache up
