@@ -20,6 +20,7 @@ from plandeck.models import (
     StoryStatus,
 )
 
+
 def _not_reserved(key: str) -> str:
     # /projects/new is the page that creates a project.
     if key == "new":
