@@ -1,0 +1,1 @@
+"""Read-only analytics over the activity history: burndown, velocity, flow, forecast."""
