@@ -307,6 +307,33 @@ class TestPhaseTrash:
         ]
         assert await _actions(session, phase.id) == [ActivityAction.CREATED, ActivityAction.DELETED]
 
+    async def test_stories_that_go_and_come_back_with_the_phase_record_it(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        # The analytics history reads a story's scope from its own events only.
+        phase = await make_phase(session, owner, project)
+        sprint = await make_sprint(session, owner, project, phase_id=phase.id)
+        story = await make_story(session, owner, project, sprint_id=sprint.id)
+        await phase_service.delete(session, owner, project, phase.id)
+        await phase_service.restore(session, owner, project, phase.id)
+        events = (
+            await session.execute(
+                select(ActivityEvent.action, ActivityEvent.before, ActivityEvent.after)
+                .where(
+                    ActivityEvent.entity_type == EntityType.STORY,
+                    ActivityEvent.entity_id == story.id,
+                )
+                .order_by(ActivityEvent.id)
+            )
+        ).all()
+        assert [event.action for event in events] == [
+            ActivityAction.CREATED,
+            ActivityAction.DELETED,
+            ActivityAction.RESTORED,
+        ]
+        assert events[1].after["with_phase"] == phase.id
+        assert events[2].before["with_phase"] == phase.id
+
     async def test_delete_takes_stories_of_its_sprints_that_have_no_phase(
         self, session: AsyncSession, owner: User, project: Project
     ) -> None:

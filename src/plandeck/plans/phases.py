@@ -9,7 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
-from plandeck.models import EntityType, Phase, Project, Role, Sprint, Story, User
+from plandeck.kit.audit import record
+from plandeck.models import ActivityAction, EntityType, Phase, Project, Role, Sprint, Story, User
 from plandeck.plans.base import NumberedChildService
 from plandeck.plans.schemas import PhaseCreate, PhaseUpdate
 
@@ -74,8 +75,21 @@ class PhaseService(NumberedChildService[Phase]):
 
     async def _on_delete(self, session: AsyncSession, actor: User, obj: Phase) -> dict[str, Any]:
         # The same timestamp marks what went to the trash together, so restore can find it.
+        assert obj.deleted_at is not None
         for child in await self._children(session, obj, None):
             child.deleted_at = obj.deleted_at
+            if isinstance(child, Story):
+                # The stories leave their sprints' scope: the analytics history reads it
+                # from their events.
+                record(
+                    session,
+                    actor=actor,
+                    project_id=obj.project_id,
+                    entity_type=EntityType.STORY,
+                    entity_id=child.id,
+                    action=ActivityAction.DELETED,
+                    after={"deleted_at": obj.deleted_at.isoformat(), "with_phase": obj.id},
+                )
         return {}
 
     async def _on_restore(
@@ -83,6 +97,16 @@ class PhaseService(NumberedChildService[Phase]):
     ) -> None:
         for child in await self._children(session, obj, deleted_at):
             child.deleted_at = None
+            if isinstance(child, Story):
+                record(
+                    session,
+                    actor=actor,
+                    project_id=obj.project_id,
+                    entity_type=EntityType.STORY,
+                    entity_id=child.id,
+                    action=ActivityAction.RESTORED,
+                    before={"deleted_at": deleted_at.isoformat(), "with_phase": obj.id},
+                )
 
 
 phase_service = PhaseService()
