@@ -1,0 +1,302 @@
+"""Analytics on a big project, PostgreSQL: each read of ``analytics_service`` against 100 ms.
+
+One run creates a PostgreSQL database and fills it: a project with one phase, 20 two-week
+sprints (18 completed, one active, one planned), 2,000 stories (100 per sprint) and 50,000
+activity events: each story's creation and 24 changes spread over its sprint's days (status
+steps with some reopened, re-estimates, a few moves to the next sprint), written with bulk
+inserts in the shapes the services record. Then it times, in-process on the server's side
+of the API (the service call inside a read-only unit of work, what a request spends beyond
+HTTP), 20 runs each after 3 warm-ups:
+
+- the burndown of a completed sprint and of the active one,
+- the velocity of the last 10 sprints,
+- the cumulative flow of the phase,
+- the phase's forecast (10,000 trials).
+
+    python bench/bench_analytics.py     # results in bench/results/analytics-*.json
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_api import create_database, drop_database
+
+from plandeck.analytics.service import analytics_service
+from plandeck.auth.schemas import UserCreate
+from plandeck.auth.users import user_service
+from plandeck.config import to_async_url
+from plandeck.db import create_engine, create_sessionmaker, unit_of_work
+from plandeck.models import (
+    ActivityAction,
+    ActivityEvent,
+    EntityType,
+    Priority,
+    SprintStatus,
+    Story,
+    StoryStatus,
+    User,
+)
+from plandeck.plans.phases import phase_service
+from plandeck.plans.projects import project_service
+from plandeck.plans.schemas import PhaseCreate, ProjectCreate, SprintCreate
+from plandeck.plans.sprints import sprint_service
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SPRINTS = 20
+PER_SPRINT = 100
+CHANGES = 24
+FIRST_DAY = date(2026, 1, 5)
+TARGET_MS = 100.0
+console = Console()
+_FLOW = (
+    StoryStatus.DRAFT,
+    StoryStatus.APPROVED,
+    StoryStatus.IN_PROGRESS,
+    StoryStatus.REVIEW,
+    StoryStatus.DONE,
+)
+
+
+async def seed(url: str) -> tuple[int, str, int]:
+    """The user's id, the project key and the number of events written."""
+    engine = create_engine(to_async_url(url))
+    sessionmaker = create_sessionmaker(engine)
+    rng = random.Random(2026)
+    try:
+        async with unit_of_work(sessionmaker) as session:
+            user = await user_service.create(
+                session, UserCreate(email="analytics@example.com", name="Bench", password="x" * 12)
+            )
+            project = await project_service.create(
+                session, user, ProjectCreate(key="BIG", name="Big project")
+            )
+            phase = await phase_service.create(
+                session, user, project, PhaseCreate(number=1, title="Everything")
+            )
+            sprints = []
+            for number in range(1, SPRINTS + 1):
+                starts = FIRST_DAY + timedelta(days=14 * (number - 1))
+                status = (
+                    SprintStatus.COMPLETED
+                    if number <= SPRINTS - 2
+                    else SprintStatus.ACTIVE
+                    if number == SPRINTS - 1
+                    else SprintStatus.PLANNED
+                )
+                sprints.append(
+                    await sprint_service.create(
+                        session,
+                        user,
+                        project,
+                        SprintCreate(
+                            number=number,
+                            name=f"Sprint {number}",
+                            phase_id=phase.id,
+                            status=status,
+                            starts_on=starts,
+                            ends_on=starts + timedelta(days=13),
+                            weeks=f"{2 * number - 1}-{2 * number}",
+                        ),
+                    )
+                )
+            user_id, project_id, phase_id = user.id, project.id, phase.id
+            sprint_ids = [sprint.id for sprint in sprints]
+
+        async with unit_of_work(sessionmaker) as session:
+            now = datetime.now(UTC)
+            rows = [
+                {
+                    "project_id": project_id,
+                    "phase_id": phase_id,
+                    "sprint_id": sprint_ids[index // PER_SPRINT],
+                    "key": f"{index // PER_SPRINT + 1}.{index % PER_SPRINT + 1}",
+                    "title": f"Story {index + 1}",
+                    "description": "",
+                    "notes": "",
+                    "acceptance_criteria": [],
+                    "points": rng.choice((1, 2, 3, 5, 8)),
+                    "priority": Priority.MEDIUM,
+                    "status": StoryStatus.DRAFT,
+                    "rank": f"a{index % PER_SPRINT:04d}",
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for index in range(SPRINTS * PER_SPRINT)
+            ]
+            await session.execute(insert(Story), rows)
+            stories = (
+                await session.execute(
+                    select(Story.id, Story.sprint_id, Story.points)
+                    .where(Story.project_id == project_id)
+                    .order_by(Story.id)
+                )
+            ).all()
+            events = []
+            for story_id, sprint_id, points in stories:
+                number = sprint_ids.index(sprint_id) + 1
+                start = datetime.combine(
+                    FIRST_DAY + timedelta(days=14 * (number - 1)), datetime.min.time(), UTC
+                )
+                state = {
+                    "status": StoryStatus.DRAFT.value,
+                    "points": points,
+                    "sprint_id": sprint_id,
+                    "phase_id": phase_id,
+                }
+                events.append(
+                    _event(
+                        project_id,
+                        user_id,
+                        story_id,
+                        ActivityAction.CREATED,
+                        None,
+                        dict(state),
+                        start + timedelta(hours=1),
+                    )
+                )
+                step = 0
+                for change in range(CHANGES):
+                    when = start + timedelta(hours=2 + change * 13 + rng.randrange(6))
+                    roll = rng.random()
+                    if roll < 0.7:
+                        # The next step of the flow; now and then a story is reopened.
+                        reopen = state["status"] == "done" and rng.random() < 0.3
+                        step = 2 if reopen else min(step + 1, len(_FLOW) - 1)
+                        field, value = "status", _FLOW[step].value
+                    elif roll < 0.95:
+                        field, value = "points", rng.choice((1, 2, 3, 5, 8, 13))
+                    else:
+                        following = sprint_ids[min(number, SPRINTS - 1)]
+                        field, value = "sprint_id", following
+                    if state[field] == value:
+                        field, value = "points", int(state["points"] or 0) + 1
+                    events.append(
+                        _event(
+                            project_id,
+                            user_id,
+                            story_id,
+                            ActivityAction.UPDATED,
+                            {field: state[field]},
+                            {field: value},
+                            when,
+                        )
+                    )
+                    state[field] = value
+            for offset in range(0, len(events), 5000):
+                await session.execute(insert(ActivityEvent), events[offset : offset + 5000])
+        return user_id, "BIG", len(events)
+    finally:
+        await engine.dispose()
+
+
+def _event(
+    project_id: int,
+    user_id: int,
+    story_id: int,
+    action: ActivityAction,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    when: datetime,
+) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "actor_id": user_id,
+        "entity_type": EntityType.STORY,
+        "entity_id": story_id,
+        "action": action,
+        "before": before,
+        "after": after,
+        "created_at": when,
+    }
+
+
+async def measure(url: str, user_id: int, key: str) -> dict[str, dict[str, float]]:
+    engine = create_engine(to_async_url(url))
+    sessionmaker = create_sessionmaker(engine)
+    # "Today" inside the active sprint, so its burndown has past and future days.
+    now = datetime.combine(
+        FIRST_DAY + timedelta(days=14 * (SPRINTS - 2) + 6), datetime.min.time(), UTC
+    ) + timedelta(hours=12)
+    calls: dict[str, Callable[[Any, User], Awaitable[Any]]] = {
+        "burndown, completed sprint 10": lambda s, u: analytics_service.sprint_burndown(
+            s, u, key, 10, now=now
+        ),
+        f"burndown, active sprint {SPRINTS - 1}": lambda s, u: analytics_service.sprint_burndown(
+            s, u, key, SPRINTS - 1, now=now
+        ),
+        "velocity, last 10 sprints": lambda s, u: analytics_service.velocity(s, u, key, last=10),
+        "cumulative flow, the phase": lambda s, u: analytics_service.cumulative_flow(
+            s, u, key, 1, now=now
+        ),
+        "forecast, the phase (10,000 trials)": lambda s, u: analytics_service.forecast(
+            s, u, key, 1, seed=1, now=now
+        ),
+    }
+    found: dict[str, dict[str, float]] = {}
+    try:
+        for label, call in calls.items():
+            times = []
+            for attempt in range(23):
+                started = time.perf_counter()
+                async with unit_of_work(sessionmaker, read_only=True) as session:
+                    user = await session.get(User, user_id)
+                    assert user is not None
+                    await call(session, user)
+                if attempt >= 3:
+                    times.append(1000 * (time.perf_counter() - started))
+            times.sort()
+            found[label] = {
+                "median_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[int(0.95 * len(times)) - 1], 1),
+            }
+    finally:
+        await engine.dispose()
+    return found
+
+
+def main() -> int:
+    name = f"plandeck_analytics_{uuid.uuid4().hex[:10]}"
+    url = asyncio.run(create_database(name))
+    try:
+        started = time.monotonic()
+        user_id, key, events = asyncio.run(seed(url))
+        console.print(
+            f"seeded {SPRINTS} sprints, {SPRINTS * PER_SPRINT} stories, {events:,} events "
+            f"in {time.monotonic() - started:.1f} s"
+        )
+        found = asyncio.run(measure(url, user_id, key))
+    finally:
+        asyncio.run(drop_database(name))
+    table = Table(title=f"analytics_service on PostgreSQL, {events:,} events (median of 20)")
+    for column in ("read", "median", "p95", f"target {TARGET_MS:.0f} ms"):
+        table.add_column(column)
+    for label, row in found.items():
+        verdict = "met" if row["p95_ms"] < TARGET_MS else "MISSED"
+        table.add_row(label, f"{row['median_ms']} ms", f"{row['p95_ms']} ms", verdict)
+    console.print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"analytics-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps({"events": events, "reads": found}, indent=2))
+    console.print(f"results written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
