@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from random import Random
 
 import pytest
 
 from plandeck.analytics.forecast import (
+    MAX_SPRINTS,
     Forecast,
     ForecastPoint,
     ForecastStatus,
     PlanTarget,
     WeekSpan,
     forecast_sprints,
+    simulate,
 )
 from plandeck.analytics.series import SprintVelocity
 from plandeck.errors import InvalidInput
@@ -35,6 +38,11 @@ def history(*completed: int) -> list[SprintVelocity]:
 
 
 class TestForecast:
+    def test_a_huge_remainder_stops_at_the_horizon(self) -> None:
+        # 10**9 points at one point a sprint would take 10**9 draws a trial.
+        counts = simulate(10**9, [1, 1, 1], trials=50, rng=Random(1))
+        assert counts == [MAX_SPRINTS] * 50
+
     def test_fixed_seed_gives_fixed_percentiles(self) -> None:
         # Completed 5, 10, 15, 8 (mean 9.5); 40 points left: about 4.2 sprints on average.
         result = forecast_sprints(

@@ -114,13 +114,18 @@ def _percentile(sorted_counts: Sequence[int], percent: int) -> int:
     return sorted_counts[max(rank, 1) - 1]
 
 
+# A trial stops here: past this many sprints a forecast says nothing useful, and a huge
+# remainder with a tiny velocity must not keep a request busy for minutes.
+MAX_SPRINTS = 1000
+
+
 def simulate(remaining: int, history: Sequence[int], *, trials: int, rng: Random) -> list[int]:
-    """How many sprints each trial took to cover ``remaining``, sorted; at least one draw
-    in ``history`` must be positive."""
+    """How many sprints each trial took to cover ``remaining`` (at most ``MAX_SPRINTS``),
+    sorted; at least one draw in ``history`` must be positive."""
     counts = []
     for _ in range(trials):
         covered = sprints = 0
-        while covered < remaining:
+        while covered < remaining and sprints < MAX_SPRINTS:
             covered += rng.choice(history)
             sprints += 1
         counts.append(sprints)

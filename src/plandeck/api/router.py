@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from plandeck.api import (
     activity,
+    analytics,
     auth,
     comments,
     phases,
@@ -35,5 +36,6 @@ for module in (
     activity,
     trash,
     plans,
+    analytics,
 ):
     api_router.include_router(module.router)
