@@ -254,6 +254,7 @@ def _register_commands() -> None:
         plans,  # noqa: F401 - registers import, export and check
         purge,  # noqa: F401 - registers purge
         remote,  # noqa: F401 - registers login, logout, stories and tasks (remote mode)
+        report,  # noqa: F401 - registers report
     )
 
 
