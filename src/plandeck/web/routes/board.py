@@ -14,6 +14,8 @@ from fastapi import APIRouter, Form, Path, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from plandeck.analytics.series import SprintWithoutDates
+from plandeck.analytics.service import analytics_service
 from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.errors import InvalidInput
 from plandeck.models import StoryStatus
@@ -21,6 +23,7 @@ from plandeck.plans.board_view import board_view_service
 from plandeck.plans.projects import project_service
 from plandeck.plans.schemas import MAX_INT, StoryMove
 from plandeck.plans.stories import story_service
+from plandeck.web.charts import BurndownChart
 from plandeck.web.deps import WebVisitor, check_csrf
 from plandeck.web.templating import templates
 
@@ -37,10 +40,16 @@ async def show_sprint_board(
     request: Request, key: str, number: SprintNumber, session: DbSession, visitor: WebVisitor
 ) -> HTMLResponse:
     board = await board_view_service.sprint_board(session, visitor.user, key, number)
+    try:
+        burndown = await analytics_service.sprint_burndown(session, visitor.user, key, number)
+    except SprintWithoutDates:
+        chart = None  # the page says how to get one
+    else:
+        chart = BurndownChart(burndown)
     return templates.TemplateResponse(
         request,
         "board/sprint.html",
-        {"board": board, "statuses": list(StoryStatus), "visitor": visitor},
+        {"board": board, "chart": chart, "statuses": list(StoryStatus), "visitor": visitor},
     )
 
 
