@@ -142,24 +142,8 @@ async def preview_import(
         )
     try:
         preview = await admin_view_service.preview_import(session, visitor.user, project, files)
-    except PlanDocumentError as exc:
-        return _upload_page(
-            request,
-            visitor,
-            project,
-            document_error=exc,
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
-    except InvalidInput as exc:
-        # A document that reads but breaks a rule of the tracker (a story key taken in the
-        # trash, a title too long): the service's message says which.
-        return _upload_page(
-            request,
-            visitor,
-            project,
-            document_error=PlanDocumentError(exc.detail),
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+    except (PlanDocumentError, InvalidInput) as exc:
+        return _refused(request, visitor, project, exc)
     return templates.TemplateResponse(
         request,
         "plans/preview.html",
@@ -171,6 +155,22 @@ async def preview_import(
             ],
             "visitor": visitor,
         },
+    )
+
+
+def _refused(
+    request: Request, visitor: Visitor, project: Project, exc: PlanDocumentError | InvalidInput
+) -> HTMLResponse:
+    """The upload page again with why the document was refused: its own error (file and
+    line), or a rule of the tracker it breaks (a story key taken in the trash, a title too
+    long), as the service's message says."""
+    error = exc if isinstance(exc, PlanDocumentError) else PlanDocumentError(exc.detail)
+    return _upload_page(
+        request,
+        visitor,
+        project,
+        document_error=error,
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
 
 
@@ -196,22 +196,8 @@ async def run_import(
         )
     try:
         await plan_file_service.import_files(session, visitor.user, project, files)
-    except PlanDocumentError as exc:
-        return _upload_page(
-            request,
-            visitor,
-            project,
-            document_error=exc,
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
-    except InvalidInput as exc:
-        return _upload_page(
-            request,
-            visitor,
-            project,
-            document_error=PlanDocumentError(exc.detail),
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
+    except (PlanDocumentError, InvalidInput) as exc:
+        return _refused(request, visitor, project, exc)
     return RedirectResponse(f"/projects/{project.key}", status_code=status.HTTP_303_SEE_OTHER)
 
 

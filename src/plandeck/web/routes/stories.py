@@ -17,11 +17,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from plandeck.models import MoSCoW, Priority, Story, StoryStatus
+from plandeck.models import MoSCoW, Priority, Project, Story, StoryStatus, User
 from plandeck.plans.comments import comment_service
 from plandeck.plans.projects import project_service
 from plandeck.plans.schemas import CommentCreate, StoryUpdate, TaskCreate
@@ -232,10 +233,13 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _check_task_of(view: StoryView, task_id: int) -> None:
+async def _check_task_of(
+    session: AsyncSession, user: User, project: Project, story_key: str, task_id: int
+) -> None:
     """The task must be one of the story's that the URL names (not another story's)."""
-    if not any(row.task.id == task_id for row in view.tasks):
-        raise NotFound(f"task {task_id} not found in story {view.story.key}")
+    tasks = await task_service.list_by_story_key(session, user, project, story_key)
+    if not any(task.id == task_id for task in tasks):
+        raise NotFound(f"task {task_id} not found in story {story_key}")
 
 
 @router.get(_PAGE, response_class=HTMLResponse)
@@ -339,8 +343,7 @@ async def toggle_task(
 ) -> Response:
     await _form(request, settings)
     project = await project_service.get(session, visitor.user, key)
-    view = await story_view_service.get(session, visitor.user, key, story_key)
-    _check_task_of(view, task_id)
+    await _check_task_of(session, visitor.user, project, story_key, task_id)
     await task_service.toggle(session, visitor.user, project, task_id)
     if request.headers.get("HX-Request") != "true":
         return _back(key, story_key, f"task-{task_id}")
@@ -388,8 +391,7 @@ async def delete_task(
 ) -> Response:
     await _form(request, settings)
     project = await project_service.get(session, visitor.user, key)
-    view = await story_view_service.get(session, visitor.user, key, story_key)
-    _check_task_of(view, task_id)
+    await _check_task_of(session, visitor.user, project, story_key, task_id)
     await task_service.delete(session, visitor.user, project, task_id)
     return _back(key, story_key, "tasks")
 
