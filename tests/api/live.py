@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,18 @@ class LiveServer:
 
     def anonymous(self) -> httpx.Client:
         return self._track(httpx.Client(base_url=self.api, timeout=30))
+
+    def browser(self, **headers: str) -> httpx.Client:
+        """An HTTP client for the pages (the site's root), as a browser without a session."""
+        return self._track(httpx.Client(base_url=self.base_url, timeout=30, headers=headers))
+
+    def browser_for(self, caller: Caller, **headers: str) -> httpx.Client:
+        """A page client logged in as ``caller`` through the login form (the session
+        cookie in its jar)."""
+        browser = self.browser(**headers)
+        response = browser.post("/login", data={"email": caller.email, "password": PASSWORD})
+        assert response.status_code == 303, response.text
+        return browser
 
     def signup(self, name: str = "user") -> Caller:
         """A new account, logged in with an access token."""
@@ -102,3 +115,10 @@ def live_server(kind: str, database_url: str, data_dir: Path, **env: str) -> Ite
     )
     with plandeck_server(env=environment, cwd=data_dir) as base_url:
         yield LiveServer(base_url, kind, database_url, data_dir, environment)
+
+
+def csrf_of(page: httpx.Response) -> str:
+    """The CSRF token of a page's forms."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import Caller, LiveServer, csrf_of
 
 pytestmark = pytest.mark.slow
 
@@ -21,12 +21,8 @@ class Browser:
     """An HTTP client logged in through the login form, with the session's CSRF token."""
 
     def __init__(self, live: LiveServer, caller: Caller) -> None:
-        self.client = live._track(httpx.Client(base_url=live.base_url, timeout=30, headers=HTML))
-        logged_in = self.client.post("/login", data={"email": caller.email, "password": PASSWORD})
-        assert logged_in.status_code == 303, logged_in.text
-        found = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/").text)
-        assert found
-        self.csrf = found.group(1)
+        self.client = live.browser_for(caller, **HTML)
+        self.csrf = csrf_of(self.client.get("/"))
 
     def get(self, path: str) -> httpx.Response:
         return self.client.get(path)

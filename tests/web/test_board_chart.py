@@ -7,21 +7,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import Caller, LiveServer
 
 pytestmark = pytest.mark.slow
 
 NOTE = "Give the sprint start and end dates to see its burndown."
-
-
-def _browser(live: LiveServer, caller: Caller) -> httpx.Client:
-    client = live._track(httpx.Client(base_url=live.base_url, timeout=30))
-    response = client.post("/login", data={"email": caller.email, "password": PASSWORD})
-    assert response.status_code == 303, response.text
-    return client
 
 
 def _sprint_with_stories(live: LiveServer, owner: Caller, **dates: str) -> tuple[str, str]:
@@ -79,7 +71,7 @@ class TestBoardBurndown:
         self, live: LiveServer, alice: Caller
     ) -> None:
         path, _ = _dated(live, alice)
-        page = _browser(live, alice).get(path)
+        page = live.browser_for(alice).get(path)
         assert page.status_code == 200
         svg = _svg(page.text)
         assert 'role="img"' in svg
@@ -105,7 +97,7 @@ class TestBoardBurndown:
 
     def test_the_numbers_follow_a_move_to_done(self, live: LiveServer, alice: Caller) -> None:
         path, beta = _dated(live, alice)
-        client = _browser(live, alice)
+        client = live.browser_for(alice)
         page = client.get(path)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert token
@@ -120,7 +112,7 @@ class TestBoardBurndown:
 
     def test_a_sprint_without_dates_shows_a_note(self, live: LiveServer, alice: Caller) -> None:
         path, _ = _sprint_with_stories(live, alice)
-        page = _browser(live, alice).get(path)
+        page = live.browser_for(alice).get(path)
         assert page.status_code == 200
         assert NOTE in page.text
         assert "chart-burndown" not in page.text
@@ -131,7 +123,7 @@ class TestBoardBurndown:
     ) -> None:
         path, _ = _dated(live, alice)
         assert alice.client.patch("/users/me", json={"locale": "fa"}).status_code == 200
-        page = _browser(live, alice).get(path)
+        page = live.browser_for(alice).get(path)
         assert 'dir="rtl"' in page.text
         assert 'dir="ltr"' in _svg(page.text)
         assert 'data-remaining="8"' in _svg(page.text)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import Caller, LiveServer, csrf_of
 
 pytestmark = pytest.mark.slow
 
@@ -72,19 +72,6 @@ def _parse(page: httpx.Response) -> _Board:
     board = _Board()
     board.feed(page.text)
     return board
-
-
-def _browser(live: LiveServer, caller: Caller) -> httpx.Client:
-    client = live._track(httpx.Client(base_url=live.base_url, timeout=30))
-    response = client.post("/login", data={"email": caller.email, "password": PASSWORD})
-    assert response.status_code == 303, response.text
-    return client
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has no form"
-    return found.group(1)
 
 
 @dataclass
@@ -155,7 +142,7 @@ def _plan(live: LiveServer, owner: Caller) -> Plan:
 
 
 def _move(client: httpx.Client, plan: Plan, page: httpx.Response, **fields: str) -> httpx.Response:
-    data = {"csrf_token": _csrf(page), **fields}
+    data = {"csrf_token": csrf_of(page), **fields}
     return client.post(f"/projects/{plan.key}/board/move", data=data, headers=HTML)
 
 
@@ -164,7 +151,7 @@ class TestSprintBoard:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        page = _browser(live, alice).get(plan.board_path)
+        page = live.browser_for(alice).get(plan.board_path)
         assert page.status_code == 200
         board = _parse(page)
         assert list(board.lists) == STATUSES
@@ -189,7 +176,7 @@ class TestSprintBoard:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        board = _parse(_browser(live, alice).get(plan.board_path))
+        board = _parse(live.browser_for(alice).get(plan.board_path))
         assert board.text("sprint-title") == "Sprint 1: Board sprint"
         assert "weeks 1-2" in board.texts["main"]
         assert "Goal: Ship the board" in " ".join(board.texts["main"].split())
@@ -198,7 +185,7 @@ class TestSprintBoard:
     def test_titles_are_shown_as_text(self, live: LiveServer, alice: Caller) -> None:
         plan = _plan(live, alice)
         _story(alice, plan.key, "<script>alert(1)</script>", sprint_id=plan.sprint["id"])
-        page = _browser(live, alice).get(plan.board_path)
+        page = live.browser_for(alice).get(plan.board_path)
         assert "<script>alert(1)</script>" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
 
@@ -206,7 +193,7 @@ class TestSprintBoard:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        page = _browser(live, alice).get(plan.board_path)
+        page = live.browser_for(alice).get(plan.board_path)
         for href in (f"/projects/{plan.key}", plan.board_path, plan.backlog_path):
             assert f'href="{href}"' in page.text
 
@@ -222,7 +209,7 @@ class TestSprintBoard:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        bob = _browser(live, live.signup("bob"))
+        bob = live.browser_for(live.signup("bob"))
         for path in (plan.board_path, plan.backlog_path):
             hidden = bob.get(path, headers=HTML)
             missing = bob.get(path.replace(plan.key, "NOSUCH"), headers=HTML)
@@ -231,7 +218,7 @@ class TestSprintBoard:
 
     def test_a_missing_sprint_is_not_found(self, live: LiveServer, alice: Caller) -> None:
         plan = _plan(live, alice)
-        page = _browser(live, alice).get(f"/projects/{plan.key}/sprints/99", headers=HTML)
+        page = live.browser_for(alice).get(f"/projects/{plan.key}/sprints/99", headers=HTML)
         assert page.status_code == 404
         assert "sprint 99 not found" in page.text
         assert "Traceback" not in page.text
@@ -242,7 +229,7 @@ class TestMoveForms:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        client = _browser(live, alice)
+        client = live.browser_for(alice)
         page = client.get(plan.board_path)
         alpha = plan.stories["Alpha"]
         moved = _move(client, plan, page, story=alpha, status="done", back=plan.board_path)
@@ -257,7 +244,7 @@ class TestMoveForms:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        page = _browser(live, alice).get(plan.board_path)
+        page = live.browser_for(alice).get(plan.board_path)
         gamma = plan.stories["Gamma"]
         chosen = re.search(
             rf'<select id="status-{re.escape(gamma)}" name="status">(.*?)</select>',
@@ -270,7 +257,7 @@ class TestMoveForms:
 
     def test_up_and_down_reorder_within_a_column(self, live: LiveServer, alice: Caller) -> None:
         plan = _plan(live, alice)
-        client = _browser(live, alice)
+        client = live.browser_for(alice)
         page = client.get(plan.board_path)
         alpha, beta = plan.stories["Alpha"], plan.stories["Beta"]
         # The forms name the neighbours: Beta's "up" is "before Alpha", Alpha's "down" "after Beta".
@@ -290,8 +277,8 @@ class TestMoveForms:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        client = _browser(live, alice)
-        token = _csrf(client.get(plan.board_path))
+        client = live.browser_for(alice)
+        token = csrf_of(client.get(plan.board_path))
         beta, gamma = plan.stories["Beta"], plan.stories["Gamma"]
         response = client.post(
             f"/projects/{plan.key}/board/move",
@@ -309,7 +296,7 @@ class TestMoveForms:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        client = _browser(live, alice)
+        client = live.browser_for(alice)
         for headers in ({"Accept": "application/json"}, {"X-CSRF-Token": "forged", **HTML}):
             refused = client.post(
                 f"/projects/{plan.key}/board/move",
@@ -323,7 +310,7 @@ class TestMoveForms:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        viewer = _browser(live, live.member(alice, plan.key, "viewer"))
+        viewer = live.browser_for(live.member(alice, plan.key, "viewer"))
         for path in (plan.board_path, plan.backlog_path):
             page = viewer.get(path)
             assert page.status_code == 200
@@ -347,7 +334,7 @@ class TestMoveForms:
         self, live: LiveServer, alice: Caller, fields: dict[str, str], message: str
     ) -> None:
         plan = _plan(live, alice)
-        client = _browser(live, alice)
+        client = live.browser_for(alice)
         page = client.get(plan.board_path)
         refused = _move(client, plan, page, story=plan.stories["Alpha"], **fields)
         assert refused.status_code == 422
@@ -361,7 +348,7 @@ class TestMoveForms:
         self, live: LiveServer, alice: Caller, back: str
     ) -> None:
         plan = _plan(live, alice)
-        client = _browser(live, alice)
+        client = live.browser_for(alice)
         page = client.get(plan.board_path)
         alpha = plan.stories["Alpha"]
         moved = _move(client, plan, page, story=alpha, status="review", back=back)
@@ -374,7 +361,7 @@ class TestBacklog:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        backlog = _parse(_browser(live, alice).get(plan.backlog_path))
+        backlog = _parse(live.browser_for(alice).get(plan.backlog_path))
         assert backlog.lists["backlog"] == [plan.stories["Delta"], plan.stories["Epsilon"]]
         # The planned sprint is a list to plan into, with its stories and committed points.
         assert backlog.lists["1"] == [plan.stories[title] for title in ("Alpha", "Beta", "Gamma")]
@@ -393,7 +380,7 @@ class TestBacklog:
             # Stories not done do not count.
             _story(alice, plan.key, "Unfinished", points=13, sprint_id=sprint["id"])
         _sprint(alice, plan.key, 9, status="cancelled")
-        backlog = _parse(_browser(live, alice).get(plan.backlog_path))
+        backlog = _parse(live.browser_for(alice).get(plan.backlog_path))
         assert backlog.text("average-velocity") == "5.5 points"
         assert "10 points committed · 4.5 over the average velocity" in backlog.text("plan-1")
         # Completed and cancelled sprints are not planned into.
@@ -406,7 +393,7 @@ class TestBacklog:
         done = _sprint(alice, plan.key, 5, status="completed")
         _story(alice, plan.key, "Old", points=6, status="done", sprint_id=done["id"])
         _sprint(alice, plan.key, 6, status="completed")
-        backlog = _parse(_browser(live, alice).get(plan.backlog_path))
+        backlog = _parse(live.browser_for(alice).get(plan.backlog_path))
         assert backlog.text("average-velocity") == "3 points"
         assert "10 points committed · 7 over the average velocity" in backlog.text("plan-1")
 
@@ -414,7 +401,7 @@ class TestBacklog:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        client = _browser(live, alice)
+        client = live.browser_for(alice)
         page = client.get(plan.backlog_path)
         delta = plan.stories["Delta"]
         planned = _move(client, plan, page, story=delta, sprint="1", back=plan.backlog_path)
@@ -434,7 +421,7 @@ class TestBacklog:
 
     def test_an_empty_backlog_says_so(self, live: LiveServer, alice: Caller) -> None:
         key = live.project(alice)["key"]
-        page = _browser(live, alice).get(f"/projects/{key}/backlog")
+        page = live.browser_for(alice).get(f"/projects/{key}/backlog")
         assert page.status_code == 200
         assert "The backlog is empty." in page.text
         assert "No planned or active sprint to plan into." in page.text

@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
-import httpx
 import pytest
 
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import PASSWORD, Caller, LiveServer, csrf_of
 
 pytestmark = pytest.mark.slow
-
-
-def _browser(live: LiveServer) -> httpx.Client:
-    return live._track(httpx.Client(base_url=live.base_url, timeout=30))
-
-
-def _logged_in(live: LiveServer, caller: Caller) -> httpx.Client:
-    browser = _browser(live)
-    response = browser.post("/login", data={"email": caller.email, "password": PASSWORD})
-    assert response.status_code == 303, response.text
-    return browser
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has no logout form"
-    return found.group(1)
 
 
 class TestLogin:
     @pytest.mark.parametrize("path", ["/", "/projects/ANY", "/projects/ANY?tab=x"])
     def test_anonymous_visitor_is_sent_to_the_login_page(self, live: LiveServer, path: str) -> None:
-        response = _browser(live).get(path)
+        response = live.browser().get(path)
         assert response.status_code == 303
         assert response.headers["location"] == "/login?next=" + path.replace("?", "%3F").replace(
             "=", "%3D"
@@ -41,7 +21,7 @@ class TestLogin:
     def test_wrong_password_shows_the_form_again_with_the_error(
         self, live: LiveServer, alice: Caller
     ) -> None:
-        response = _browser(live).post(
+        response = live.browser().post(
             "/login", data={"email": alice.email, "password": "wrong", "next": "/"}
         )
         assert response.status_code == 401
@@ -52,7 +32,7 @@ class TestLogin:
     def test_login_sets_the_session_cookie_and_goes_to_next(
         self, live: LiveServer, alice: Caller
     ) -> None:
-        response = _browser(live).post(
+        response = live.browser().post(
             "/login",
             data={"email": alice.email, "password": PASSWORD, "next": "/projects/X"},
         )
@@ -64,7 +44,7 @@ class TestLogin:
 
     @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
     def test_next_never_leaves_the_site(self, live: LiveServer, alice: Caller, target: str) -> None:
-        response = _browser(live).post(
+        response = live.browser().post(
             "/login", data={"email": alice.email, "password": PASSWORD, "next": target}
         )
         assert (response.status_code, response.headers["location"]) == (303, "/")
@@ -72,12 +52,12 @@ class TestLogin:
     def test_logout_needs_the_forms_csrf_token_and_ends_the_session(
         self, live: LiveServer, alice: Caller
     ) -> None:
-        browser = _logged_in(live, alice)
+        browser = live.browser_for(alice)
         home = browser.get("/")
         assert home.status_code == 200
         assert browser.post("/logout", data={"csrf_token": "forged"}).status_code == 403
         assert browser.get("/").status_code == 200, "a refused logout changes nothing"
-        done = browser.post("/logout", data={"csrf_token": _csrf(home)})
+        done = browser.post("/logout", data={"csrf_token": csrf_of(home)})
         assert (done.status_code, done.headers["location"]) == (303, "/login")
         # The old cookie no longer opens a session, even if a client keeps sending it.
         assert browser.get("/").status_code == 303
@@ -90,7 +70,7 @@ class TestWhoSeesWhat:
         mine = live.project(alice)["key"]
         bob = live.signup("bob")
         theirs = live.project(bob)["key"]
-        page = _logged_in(live, alice).get("/")
+        page = live.browser_for(alice).get("/")
         assert f'href="/projects/{mine}"' in page.text
         assert theirs not in page.text
 
@@ -99,7 +79,7 @@ class TestWhoSeesWhat:
     ) -> None:
         bob = live.signup("bob")
         theirs = live.project(bob)["key"]
-        browser = _logged_in(live, alice)
+        browser = live.browser_for(alice)
         hidden = browser.get(f"/projects/{theirs}", headers={"Accept": "text/html"})
         missing = browser.get("/projects/NOSUCH", headers={"Accept": "text/html"})
         assert hidden.status_code == missing.status_code == 404
@@ -110,6 +90,6 @@ class TestWhoSeesWhat:
     def test_a_member_sees_the_project(self, live: LiveServer, alice: Caller) -> None:
         key = live.project(alice, name="Visible plan")["key"]
         viewer = live.member(alice, key, "viewer")
-        page = _logged_in(live, viewer).get(f"/projects/{key}")
+        page = live.browser_for(viewer).get(f"/projects/{key}")
         assert page.status_code == 200
         assert "Visible plan" in page.text

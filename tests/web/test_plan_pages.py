@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import Caller, LiveServer, csrf_of
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.slow
@@ -33,12 +33,8 @@ SMALL = """# Phase 1: Start
 
 class Browser:
     def __init__(self, live: LiveServer, caller: Caller) -> None:
-        self.client = live._track(httpx.Client(base_url=live.base_url, timeout=30, headers=HTML))
-        logged_in = self.client.post("/login", data={"email": caller.email, "password": PASSWORD})
-        assert logged_in.status_code == 303, logged_in.text
-        found = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/").text)
-        assert found
-        self.csrf = found.group(1)
+        self.client = live.browser_for(caller, **HTML)
+        self.csrf = csrf_of(self.client.get("/"))
 
     def preview(self, key: str, name: str, data: bytes, **extra: str) -> httpx.Response:
         return self.client.post(

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import Caller, LiveServer
 
 pytestmark = pytest.mark.slow
-
-
-def _logged_in(live: LiveServer, caller: Caller) -> httpx.Client:
-    browser = live._track(httpx.Client(base_url=live.base_url, timeout=30))
-    response = browser.post("/login", data={"email": caller.email, "password": PASSWORD})
-    assert response.status_code == 303, response.text
-    return browser
 
 
 def _plan(caller: Caller, key: str) -> None:
@@ -55,7 +47,7 @@ def test_overview_shows_phases_with_goals_progress_and_status_counts(
 ) -> None:
     key = live.project(alice, name="Roll-up plan")["key"]
     _plan(alice, key)
-    page = _logged_in(live, alice).get(f"/projects/{key}")
+    page = live.browser_for(alice).get(f"/projects/{key}")
     assert page.status_code == 200
     text = page.text
     assert "Phase 3" in text
@@ -70,7 +62,7 @@ def test_overview_shows_phases_with_goals_progress_and_status_counts(
 def test_phase_view_lists_sprints_moscow_and_timeline(live: LiveServer, alice: Caller) -> None:
     key = live.project(alice)["key"]
     _plan(alice, key)
-    browser = _logged_in(live, alice)
+    browser = live.browser_for(alice)
     page = browser.get(f"/projects/{key}/phases/3")
     assert page.status_code == 200
     text = page.text
@@ -86,7 +78,7 @@ def test_phase_view_lists_sprints_moscow_and_timeline(live: LiveServer, alice: C
 def test_a_stranger_gets_not_found_for_the_phase(live: LiveServer, alice: Caller) -> None:
     key = live.project(alice)["key"]
     _plan(alice, key)
-    stranger = _logged_in(live, live.signup("stranger"))
+    stranger = live.browser_for(live.signup("stranger"))
     page = stranger.get(f"/projects/{key}/phases/3", headers={"Accept": "text/html"})
     assert page.status_code == 404
     assert "Backend" not in page.text
@@ -96,6 +88,6 @@ def test_persian_page_is_right_to_left_with_persian_labels(live: LiveServer, ali
     key = live.project(alice)["key"]
     _plan(alice, key)
     assert alice.client.patch("/users/me", json={"locale": "fa"}).status_code == 200
-    page = _logged_in(live, alice).get(f"/projects/{key}")
+    page = live.browser_for(alice).get(f"/projects/{key}")
     assert '<html lang="fa" dir="rtl">' in page.text
     assert "فاز 3" in page.text

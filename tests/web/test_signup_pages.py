@@ -18,10 +18,6 @@ pytestmark = pytest.mark.slow
 HTML = {"Accept": "text/html"}
 
 
-def _browser(live: LiveServer, **headers: str) -> httpx.Client:
-    return live._track(httpx.Client(base_url=live.base_url, timeout=30, headers=HTML | headers))
-
-
 def _email() -> str:
     return f"signup-{uuid.uuid4().hex[:10]}@example.com"
 
@@ -40,14 +36,14 @@ def _field_error(page: str, name: str) -> str:
 
 class TestSignUp:
     def test_the_form_asks_for_name_email_and_password(self, live: LiveServer) -> None:
-        page = _browser(live).get("/signup")
+        page = live.browser(**HTML).get("/signup")
         assert page.status_code == 200
         for name in ("name", "email", "password"):
             assert f'name="{name}"' in page.text
         assert 'action="/signup"' in page.text
 
     def test_a_new_account_is_logged_in_and_lands_on_the_projects(self, live: LiveServer) -> None:
-        browser = _browser(live)
+        browser = live.browser(**HTML)
         email = _email()
         done = browser.post(
             "/signup", data={"name": "Nasrin", "email": email, "password": PASSWORD}
@@ -63,7 +59,7 @@ class TestSignUp:
         assert api.json()["user"]["name"] == "Nasrin"
 
     def test_the_language_defaults_from_the_browser(self, live: LiveServer) -> None:
-        browser = _browser(live, **{"Accept-Language": "fa-IR,fa;q=0.9,en;q=0.5"})
+        browser = live.browser(**HTML, **{"Accept-Language": "fa-IR,fa;q=0.9,en;q=0.5"})
         email = _email()
         assert (
             browser.post(
@@ -79,7 +75,7 @@ class TestSignUp:
 
     def test_an_english_browser_gets_an_english_account(self, live: LiveServer) -> None:
         email = _email()
-        _browser(live, **{"Accept-Language": "en-GB"}).post(
+        live.browser(**HTML, **{"Accept-Language": "en-GB"}).post(
             "/signup", data={"name": "Ada", "email": email, "password": PASSWORD}
         )
         me = live.anonymous().post("/auth/login", json={"email": email, "password": PASSWORD})
@@ -88,7 +84,7 @@ class TestSignUp:
     def test_errors_sit_next_to_their_fields_and_the_typed_values_stay(
         self, live: LiveServer
     ) -> None:
-        page = _browser(live).post(
+        page = live.browser(**HTML).post(
             "/signup", data={"name": "  ", "email": "not-an-email", "password": "short"}
         )
         assert page.status_code == 422
@@ -102,7 +98,7 @@ class TestSignUp:
 
     def test_a_short_password_is_refused_and_never_echoed(self, live: LiveServer) -> None:
         email = _email()
-        page = _browser(live).post(
+        page = live.browser(**HTML).post(
             "/signup", data={"name": "Bo", "email": email, "password": "s3cret!"}
         )
         assert page.status_code == 422
@@ -116,7 +112,7 @@ class TestSignUp:
         assert login.status_code == 401, "no account was made"
 
     def test_a_taken_email_is_said_next_to_the_email(self, live: LiveServer, alice: Caller) -> None:
-        page = _browser(live).post(
+        page = live.browser(**HTML).post(
             "/signup",
             data={"name": "Alice two", "email": alice.email.upper(), "password": PASSWORD},
         )
@@ -127,13 +123,13 @@ class TestSignUp:
         assert 'value="Alice two"' in page.text
 
     def test_a_logged_in_visitor_is_sent_home(self, live: LiveServer) -> None:
-        browser = _browser(live)
+        browser = live.browser(**HTML)
         browser.post("/signup", data={"name": "Eve", "email": _email(), "password": PASSWORD})
         again = browser.get("/signup")
         assert (again.status_code, again.headers["location"]) == (303, "/")
 
     def test_user_text_is_escaped(self, live: LiveServer) -> None:
-        page = _browser(live).post(
+        page = live.browser(**HTML).post(
             "/signup",
             data={"name": "<script>alert(1)</script>", "email": "x", "password": PASSWORD},
         )

@@ -10,25 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.live import PASSWORD, Caller, LiveServer
+from tests.api.live import Caller, LiveServer, csrf_of
 
 pytestmark = pytest.mark.slow
 
 HTML = {"Accept": "text/html"}
 XSS = ("<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "[x](javascript:alert(1))")
-
-
-def _logged_in(live: LiveServer, caller: Caller) -> httpx.Client:
-    browser = live._track(httpx.Client(base_url=live.base_url, timeout=30, headers=HTML))
-    response = browser.post("/login", data={"email": caller.email, "password": PASSWORD})
-    assert response.status_code == 303, response.text
-    return browser
-
-
-def _csrf(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "the page has no form"
-    return found.group(1)
 
 
 def _story(caller: Caller, key: str, /, **fields: Any) -> dict[str, Any]:
@@ -81,7 +68,7 @@ class Setup:
         self.key = live.project(alice)["key"]
         self.story = _story(alice, self.key, points=3, description="Some **bold** words")
         self.url = f"/projects/{self.key}/stories/{self.story['key']}"
-        self.browser = _logged_in(live, alice)
+        self.browser = live.browser_for(alice, **HTML)
 
     def page(self) -> httpx.Response:
         page = self.browser.get(self.url)
@@ -89,7 +76,7 @@ class Setup:
         return page
 
     def post(self, path: str = "", **data: str) -> httpx.Response:
-        return self.browser.post(self.url + path, data={"csrf_token": _csrf(self.page()), **data})
+        return self.browser.post(self.url + path, data={"csrf_token": csrf_of(self.page()), **data})
 
 
 @pytest.fixture
@@ -113,7 +100,7 @@ class TestShowStory:
         self, live: LiveServer, setup: Setup
     ) -> None:
         bob = live.signup("bob")
-        hidden = _logged_in(live, bob).get(setup.url)
+        hidden = live.browser_for(bob, **HTML).get(setup.url)
         missing = setup.browser.get(f"/projects/{setup.key}/stories/NOPE-1")
         assert hidden.status_code == missing.status_code == 404
         assert "Board drag and drop" not in hidden.text
@@ -133,7 +120,7 @@ class TestSaveStory:
             setup.url,
             data=_form(
                 setup.story,
-                _csrf(setup.page()),
+                csrf_of(setup.page()),
                 title="Drag cards between columns",
                 points="5",
                 priority="high",
@@ -157,7 +144,7 @@ class TestSaveStory:
 
     def test_empty_points_and_moscow_clear_them(self, setup: Setup) -> None:
         response = setup.browser.post(
-            setup.url, data=_form(setup.story, _csrf(setup.page()), points="", moscow="")
+            setup.url, data=_form(setup.story, csrf_of(setup.page()), points="", moscow="")
         )
         assert response.status_code == 303
         story = _api_story(setup.alice, setup.key, setup.story["key"])
@@ -166,7 +153,7 @@ class TestSaveStory:
     def test_invalid_fields_are_marked_and_nothing_is_saved(self, setup: Setup) -> None:
         response = setup.browser.post(
             setup.url,
-            data=_form(setup.story, _csrf(setup.page()), title="   ", points="-1"),
+            data=_form(setup.story, csrf_of(setup.page()), title="   ", points="-1"),
         )
         assert response.status_code == 422
         page = response.text
@@ -185,7 +172,7 @@ class TestSaveStory:
 
     def test_points_that_are_not_a_number_are_refused(self, setup: Setup) -> None:
         response = setup.browser.post(
-            setup.url, data=_form(setup.story, _csrf(setup.page()), points="three")
+            setup.url, data=_form(setup.story, csrf_of(setup.page()), points="three")
         )
         assert response.status_code == 422
         assert 'aria-describedby="points-error"' in response.text
@@ -197,7 +184,7 @@ class TestSaveStory:
         stranger = live.signup("stranger")
         response = setup.browser.post(
             setup.url,
-            data=_form(setup.story, _csrf(setup.page()), assignee_id=str(stranger.user["id"])),
+            data=_form(setup.story, csrf_of(setup.page()), assignee_id=str(stranger.user["id"])),
         )
         assert response.status_code == 422
         assert 'id="assignee_id-error"' in response.text
@@ -205,7 +192,7 @@ class TestSaveStory:
         assert _api_story(setup.alice, setup.key, setup.story["key"])["assignee_id"] is None
 
     def test_a_stale_save_shows_both_versions_and_overwrites_nothing(self, setup: Setup) -> None:
-        csrf = _csrf(setup.page())
+        csrf = csrf_of(setup.page())
         # Someone else saves first.
         changed = setup.alice.client.patch(
             f"/projects/{setup.key}/stories/{setup.story['key']}",
@@ -254,7 +241,7 @@ class TestViewer:
             f"/projects/{setup.key}/stories/{setup.story['key']}/tasks", json={"text": "Wire it"}
         ).json()
         viewer = live.member(setup.alice, setup.key, "viewer", name="vera")
-        browser = _logged_in(live, viewer)
+        browser = live.browser_for(viewer, **HTML)
         page = browser.get(setup.url)
         assert page.status_code == 200
         assert "<fieldset disabled>" in page.text
@@ -263,7 +250,7 @@ class TestViewer:
         assert re.search(
             r'id="task-check-\d+" role="checkbox" aria-checked="false" disabled', page.text
         )
-        csrf = _csrf(page)
+        csrf = csrf_of(page)
         refused = [
             browser.post(setup.url, data=_form(setup.story, csrf, title="Viewer was here")),
             browser.post(setup.url + f"/tasks/{task['id']}/toggle", data={"csrf_token": csrf}),
@@ -301,7 +288,7 @@ class TestTasks:
     def test_tick_with_htmx_answers_the_row_and_the_progress(self, setup: Setup) -> None:
         setup.post("/tasks", text="Ship it")
         task = _tasks(setup.alice, setup.key, setup.story["key"])[0]
-        csrf = _csrf(setup.page())
+        csrf = csrf_of(setup.page())
         response = setup.browser.post(
             setup.url + f"/tasks/{task['id']}/toggle",
             headers={"HX-Request": "true", "X-CSRF-Token": csrf},
@@ -375,7 +362,7 @@ class TestComments:
 class TestHistory:
     def test_history_tells_what_happened_newest_first(self, setup: Setup) -> None:
         setup.browser.post(
-            setup.url, data=_form(setup.story, _csrf(setup.page()), status="done", points="5")
+            setup.url, data=_form(setup.story, csrf_of(setup.page()), status="done", points="5")
         )
         setup.post("/tasks", text="Check")
         task = _tasks(setup.alice, setup.key, setup.story["key"])[0]
@@ -403,7 +390,7 @@ class TestUserTextIsText:
             setup.url,
             data=_form(
                 setup.story,
-                _csrf(setup.page()),
+                csrf_of(setup.page()),
                 title=title,
                 description="\n\n".join(XSS),
             ),
@@ -429,7 +416,7 @@ class TestStoryKeys:
         page = setup.browser.get(url)
         assert page.status_code == 200
         assert f'action="{url}"' in page.text
-        response = setup.browser.post(url, data=_form(story, _csrf(page), title="Renamed"))
+        response = setup.browser.post(url, data=_form(story, csrf_of(page), title="Renamed"))
         assert (response.status_code, response.headers["location"]) == (303, url + "?saved=1")
         assert _api_story(setup.alice, setup.key, "۹.۱")["title"] == "Renamed"
 
