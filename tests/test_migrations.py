@@ -29,6 +29,7 @@ EXPECTED_TABLES = {
     "api_tokens",
     "refresh_tokens",
     "web_sessions",
+    "story_days",
 }
 
 

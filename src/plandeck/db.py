@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Imported for its flush listener, which keeps the analytics snapshot with every change.
+from plandeck.analytics import snapshot as _snapshot  # noqa: F401
 from plandeck.config import Settings
 from plandeck.kit.integrity import translate_db_error
 

@@ -40,7 +40,13 @@ async def _run(engine: AsyncEngine, action: Any, *args: Any) -> None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade to ``revision``; at the newest one, derived tables that a migration made
+    empty are then filled (the analytics snapshot, ``analytics.snapshot.fill_missing``)."""
     await _run(engine, command.upgrade, revision)
+    if revision in ("head", head_revision()):
+        from plandeck.analytics.snapshot import fill_missing
+
+        await fill_missing(engine)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:

@@ -43,6 +43,17 @@ class TestForecast:
         counts = simulate(10**9, [1, 1, 1], trials=50, rng=Random(1))
         assert counts == [MAX_SPRINTS] * 50
 
+    def test_trials_follow_the_exact_distribution(self) -> None:
+        # One sprint in four completes 10 points, the others nothing; 10 points left: a
+        # trial takes k sprints or fewer with probability 1 - 0.75**k (0.578 for 3, 0.822
+        # for 6, 0.867 for 7), so P50 is 3 and P85 is 7. The trials share one stream of
+        # draws; a trial that used another's would skew this.
+        counts = simulate(10, [0, 0, 0, 10], trials=10_000, rng=Random(3))
+        for k, probability in ((1, 0.25), (3, 1 - 0.75**3), (7, 1 - 0.75**7)):
+            share = sum(count <= k for count in counts) / len(counts)
+            assert share == pytest.approx(probability, abs=0.015)
+        assert (counts[4_999], counts[8_499]) == (3, 7)
+
     def test_fixed_seed_gives_fixed_percentiles(self) -> None:
         # Completed 5, 10, 15, 8 (mean 9.5); 40 points left: about 4.2 sprints on average.
         result = forecast_sprints(

@@ -8,17 +8,27 @@ import pytest
 from plandeck.analytics.history import (
     StoryEvent,
     StoryState,
-    daily_states,
     end_of_day,
     local_date,
-    states_on,
 )
 from plandeck.models import ActivityAction, StoryStatus
-from tests.analytics.helpers import at, created, deleted, moved, restored, updated
+from tests.analytics.helpers import (
+    at,
+    created,
+    daily_states,
+    deleted,
+    moved,
+    restored,
+    updated,
+)
 
 UTC_ZONE = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
 D1, D2, D3, D4 = (date(2026, 3, day) for day in (2, 3, 4, 5))
+
+
+def _on(events: list[StoryEvent], zone: ZoneInfo, day: date) -> dict[int, StoryState]:
+    return daily_states(events, zone, day, day)[0][1]
 
 
 class TestLocalDate:
@@ -65,24 +75,30 @@ class TestDailyStates:
             (day, states[1].points) for day, states in daily_states(events, UTC_ZONE, D2, D3)
         ] == [(D2, 2), (D3, 2)]
 
-    def test_purged_story_is_gone(self) -> None:
+    def test_purged_story_is_in_no_scope(self) -> None:
         events = [
             created(1, at(D1), points=2),
             deleted(1, at(D2)),
-            StoryEvent(1, ActivityAction.PURGED, at(D3), {"points": 2}, None),
+            restored(1, at(D3)),
+            StoryEvent(1, ActivityAction.PURGED, at(D4), {"points": 2}, None),
         ]
-        assert states_on(events, UTC_ZONE, D3) == {}
+        assert [states[1].live for _, states in daily_states(events, UTC_ZONE, D1, D4)] == [
+            True,
+            False,
+            True,
+            False,
+        ]
 
     def test_story_without_created_event_starts_from_defaults(self) -> None:
-        assert states_on([updated(4, at(D1), points=1)], UTC_ZONE, D1) == {
+        assert _on([updated(4, at(D1), points=1)], UTC_ZONE, D1) == {
             4: StoryState(4, StoryStatus.DRAFT, 1, None, None, live=True)
         }
 
     def test_event_times_are_read_in_the_project_zone(self) -> None:
         # 22:30 UTC on 24 October is already the 25th in Berlin (00:30 CEST).
         events = [created(1, datetime(2026, 10, 24, 22, 30, tzinfo=UTC), points=1)]
-        assert states_on(events, BERLIN, date(2026, 10, 24)) == {}
-        assert states_on(events, UTC_ZONE, date(2026, 10, 24))[1].points == 1
+        assert _on(events, BERLIN, date(2026, 10, 24)) == {}
+        assert _on(events, UTC_ZONE, date(2026, 10, 24))[1].points == 1
 
     def test_empty_range_yields_nothing(self) -> None:
         assert list(daily_states([], UTC_ZONE, D2, D1)) == []

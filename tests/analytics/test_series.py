@@ -12,16 +12,22 @@ from plandeck.analytics.series import (
     SprintInfo,
     SprintVelocity,
     SprintWithoutDates,
-    cumulative_flow,
     phase_points,
-    sprint_burndown,
     sprint_points,
     story_progress,
-    velocity,
 )
 from plandeck.errors import InvalidInput
 from plandeck.models import SprintStatus, StoryStatus
-from tests.analytics.helpers import at, created, deleted, moved, updated
+from tests.analytics.helpers import (
+    at,
+    burndown_of,
+    created,
+    deleted,
+    flow_of,
+    moved,
+    updated,
+    velocity_of,
+)
 
 UTC_ZONE = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -61,7 +67,7 @@ class TestSprintBurndown:
     )
 
     def test_scope_added_and_removed_reopened_story_and_quiet_day(self) -> None:
-        burndown = sprint_burndown(self.EVENTS, UTC_ZONE, SPRINT, today=day(9))
+        burndown = burndown_of(self.EVENTS, UTC_ZONE, SPRINT, today=day(9))
         assert burndown.committed == 10
         assert (burndown.starts_on, burndown.ends_on) == (day(1), day(11))
         # Ideal: 10 * (10 - i) / 10 over the 11 days.
@@ -90,8 +96,8 @@ class TestSprintBurndown:
             moved(2, at(day(4)), sprint_id=2),  # day 4: B (3) leaves sprint 1 for sprint 2
             moved(1, at(day(5)), status="done"),
         ]
-        first = sprint_burndown(events, UTC_ZONE, SPRINT, today=day(5))
-        second = sprint_burndown(events, UTC_ZONE, OTHER, today=day(5))
+        first = burndown_of(events, UTC_ZONE, SPRINT, today=day(5))
+        second = burndown_of(events, UTC_ZONE, OTHER, today=day(5))
         assert first.committed == 8  # A5 + B3
         assert _actual(first.days)[:5] == [
             (8, 0, 8, 0, 0),
@@ -119,7 +125,7 @@ class TestSprintBurndown:
             # 22:30 UTC on the 25th is 23:30 CET, still the 25th (not 00:30 on the 26th).
             updated(1, datetime(2026, 10, 25, 22, 30, tzinfo=UTC), status="done"),
         ]
-        burndown = sprint_burndown(events, BERLIN, sprint, today=date(2026, 10, 27))
+        burndown = burndown_of(events, BERLIN, sprint, today=date(2026, 10, 27))
         assert burndown.committed == 3
         assert [d.ideal for d in burndown.days] == [3, 2, 1, 0]  # 3 * (3 - i) / 3
         assert _actual(burndown.days) == [
@@ -129,24 +135,24 @@ class TestSprintBurndown:
             (2, 3, 5, 0, 0),
         ]
         # Read in UTC the same events fall on other days: Y is committed on the 24th.
-        assert sprint_burndown(events, UTC_ZONE, sprint, today=date(2026, 10, 27)).committed == 5
+        assert burndown_of(events, UTC_ZONE, sprint, today=date(2026, 10, 27)).committed == 5
 
     def test_sprint_not_started_has_only_the_ideal_line(self) -> None:
         events = [created(1, at(day(0)), points=4, sprint_id=1)]
-        burndown = sprint_burndown(events, UTC_ZONE, SPRINT, today=day(0))
+        burndown = burndown_of(events, UTC_ZONE, SPRINT, today=day(0))
         assert burndown.committed == 0
         assert {d.remaining for d in burndown.days} == {None}
 
     def test_one_day_sprint_ideal_is_zero(self) -> None:
         sprint = SprintInfo(1, 1, SprintStatus.ACTIVE, day(1), day(1))
         events = [created(1, at(day(1)), points=4, sprint_id=1)]
-        burndown = sprint_burndown(events, UTC_ZONE, sprint, today=day(1))
+        burndown = burndown_of(events, UTC_ZONE, sprint, today=day(1))
         assert [(d.ideal, d.remaining) for d in burndown.days] == [(0.0, 4)]
 
     def test_sprint_without_dates_is_refused(self) -> None:
         sprint = SprintInfo(1, 4, SprintStatus.ACTIVE, day(1), None)
         with pytest.raises(SprintWithoutDates, match="sprint 4 has no start or end date"):
-            sprint_burndown([], UTC_ZONE, sprint, today=day(1))
+            burndown_of([], UTC_ZONE, sprint, today=day(1))
 
 
 class TestVelocity:
@@ -170,7 +176,7 @@ class TestVelocity:
     )
 
     def test_committed_and_completed_of_finished_sprints(self) -> None:
-        result = velocity(self.EVENTS, UTC_ZONE, self.SPRINTS, last=5)
+        result = velocity_of(self.EVENTS, UTC_ZONE, self.SPRINTS, last=5)
         assert result.sprints == (
             # Committed at the end of day 1: 5 + 3; completed at the end of day 14: A5 only
             # (B moved out, C never done).
@@ -183,18 +189,18 @@ class TestVelocity:
         assert result.stdev == 1.5  # sqrt(((5 - 6.5)^2 + (8 - 6.5)^2) / 2)
 
     def test_last_takes_the_highest_numbers(self) -> None:
-        result = velocity(self.EVENTS, UTC_ZONE, self.SPRINTS, last=1)
+        result = velocity_of(self.EVENTS, UTC_ZONE, self.SPRINTS, last=1)
         assert [s.number for s in result.sprints] == []
         assert result.skipped == (3,)
         assert result.mean is None
         assert result.stdev is None
         assert [
-            s.number for s in velocity(self.EVENTS, UTC_ZONE, self.SPRINTS, last=2).sprints
+            s.number for s in velocity_of(self.EVENTS, UTC_ZONE, self.SPRINTS, last=2).sprints
         ] == [2]
 
     def test_last_must_be_positive(self) -> None:
         with pytest.raises(InvalidInput):
-            velocity([], UTC_ZONE, self.SPRINTS, last=0)
+            velocity_of([], UTC_ZONE, self.SPRINTS, last=0)
 
 
 class TestCumulativeFlow:
@@ -214,7 +220,7 @@ class TestCumulativeFlow:
             updated(1, at(day(4)), status="done"),
             deleted(2, at(day(4))),
         ]
-        flow = cumulative_flow(events, UTC_ZONE, 10, sprints, today=day(3))
+        flow = flow_of(events, UTC_ZONE, 10, sprints, today=day(3))
         assert (flow.first, flow.last) == (day(1), day(4))
         shown = [
             (
@@ -234,7 +240,7 @@ class TestCumulativeFlow:
     def test_phase_without_dated_sprints_is_refused(self) -> None:
         sprints = [SprintInfo(1, 1, SprintStatus.PLANNED, phase_id=10)]
         with pytest.raises(SprintWithoutDates):
-            cumulative_flow([], UTC_ZONE, 10, sprints, today=day(1))
+            flow_of([], UTC_ZONE, 10, sprints, today=day(1))
 
 
 class TestRollUps:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.analytics.forecast import ForecastStatus, WeekSpan
@@ -24,28 +24,10 @@ from plandeck.plans.schemas import StoryMove, StoryUpdate
 from plandeck.plans.stories import story_service
 from tests.factories.accounts import make_user
 from tests.factories.plans import make_phase, make_project, make_sprint, make_story
+from tests.history import EventClock
 from tests.statements import count_statements
 
 START = date(2026, 3, 2)
-
-
-class _Clock:
-    """Dates the activity events written since the last call: the services stamp events
-    with the real time, the tests need them on chosen days."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-        self.mark = 0
-
-    async def stamp(self, day: date, hour: int = 12) -> None:
-        await self.session.flush()
-        await self.session.execute(
-            update(ActivityEvent)
-            .where(ActivityEvent.id > self.mark)
-            .values(created_at=datetime.combine(day, time(hour), tzinfo=UTC))
-            .execution_options(synchronize_session=False)
-        )
-        self.mark = await self.session.scalar(select(func.max(ActivityEvent.id))) or 0
 
 
 async def _done(session: AsyncSession, owner: User, project: Project, story: Story) -> None:
@@ -98,7 +80,7 @@ class TestSprintBurndown:
         self, session: AsyncSession, owner: User
     ) -> None:
         project = await make_project(session, owner)
-        clock = _Clock(session)
+        clock = EventClock(session)
         first = await make_sprint(
             session,
             owner,
@@ -196,7 +178,7 @@ class TestPhaseAnalytics:
         """Sprints 1-3 (two weeks each from 5 January 2026) each completed one 5-point
         story; sprint 4 (weeks 7-8) holds 5 + 4 points not done."""
         project = await make_project(session, owner)
-        clock = _Clock(session)
+        clock = EventClock(session)
         phase = await make_phase(session, owner, project)
         numbers = []
         first_start = date(2026, 1, 5)

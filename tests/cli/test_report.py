@@ -7,11 +7,11 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.analytics.forecast import (
@@ -25,13 +25,14 @@ from plandeck.analytics.series import Burndown, BurndownDay
 from plandeck.auth.users import user_service
 from plandeck.cli.report import burndown_summary, forecast_lines
 from plandeck.db import create_sessionmaker, unit_of_work
-from plandeck.models import ActivityEvent, Project, SprintStatus, StoryStatus, User
+from plandeck.models import Project, SprintStatus, StoryStatus, User
 from plandeck.plans.schemas import SprintUpdate, StoryMove
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from tests.conftest import SHARED
 from tests.databases import TestDatabase
 from tests.factories.accounts import make_user
+from tests.history import EventClock
 from tests.processes import env_for, run_cli
 
 FIXTURE = SHARED / "fixtures" / "phase3-plan.md"
@@ -49,25 +50,6 @@ class Deck:
         return result.returncode, result.stdout, result.stderr
 
 
-class _Clock:
-    """Dates the activity events written since the last call: the services stamp events
-    with the real time, the report must see them on chosen days."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-        self.mark = 0
-
-    async def stamp(self, day: date) -> None:
-        await self.session.flush()
-        await self.session.execute(
-            update(ActivityEvent)
-            .where(ActivityEvent.id > self.mark)
-            .values(created_at=datetime.combine(day, time(12), tzinfo=UTC))
-            .execution_options(synchronize_session=False)
-        )
-        self.mark = await self.session.scalar(select(func.max(ActivityEvent.id))) or 0
-
-
 async def _plan_the_sprints(database: TestDatabase, today: date) -> None:
     """Sprint 9 finished (today-10 to today-4: 9.1 and 9.2 done, 9.3 not), sprint 10 active
     (today-3 to today+3: 10.1 done on day 2, 11.1 moved in on day 3, 10.3 moved to the
@@ -76,7 +58,7 @@ async def _plan_the_sprints(database: TestDatabase, today: date) -> None:
         project = await session.scalar(select(Project).where(Project.key == "P3"))
         assert project is not None
         lead = await _lead(session)
-        clock = _Clock(session)
+        clock = EventClock(session)
         await clock.stamp(today - timedelta(days=12))  # the import
         for number, status, first, last in (
             (9, SprintStatus.COMPLETED, -10, -4),

@@ -339,8 +339,9 @@ class TestBulkImport:
         with _statements(session) as for_sixty:
             await import_document(session, owner, many, parse_sprint_plan(_plan(60), "plan.md"))
         assert await _count(session, Task) == 64 * 3
-        # Role check, three loads, phases, sprints, stories, two levels of tasks, the trail.
-        assert len(for_four) == len(for_sixty) == 10
+        # Role check, three loads, phases, sprints, stories, two levels of tasks, the trail,
+        # and the analytics snapshot (the stories' open rows, then the new ones).
+        assert len(for_four) == len(for_sixty) == 12
 
     async def test_reimport_of_an_unchanged_document_reads_no_tasks(
         self, session: AsyncSession, owner: User, project: Project

@@ -28,9 +28,11 @@ import enum
 import math
 import re
 import statistics
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import accumulate, chain, islice
 from random import Random
 
 from plandeck.analytics.series import SprintVelocity
@@ -121,14 +123,39 @@ MAX_SPRINTS = 1000
 
 def simulate(remaining: int, history: Sequence[int], *, trials: int, rng: Random) -> list[int]:
     """How many sprints each trial took to cover ``remaining`` (at most ``MAX_SPRINTS``),
-    sorted; at least one draw in ``history`` must be positive."""
+    sorted; at least one draw in ``history`` must be positive, none negative.
+
+    The trials take their draws one after another from a single stream of draws, kept as
+    running totals: a trial that starts after the total ``base`` ends at the first total
+    reaching ``base + remaining``, found by bisection. Drawing the stream in chunks with
+    ``Random.choices`` and bisecting keeps the per-draw work in C: 10,000 trials of a
+    dozen draws each take milliseconds instead of the best part of a second with one
+    ``Random.choice`` call per draw. The same seed always gives the same stream.
+    """
+    mean = statistics.fmean(history)
+    per_trial = min(MAX_SPRINTS, math.ceil(remaining / mean) + 1) if mean > 0 else MAX_SPRINTS
+    chunk = max(1024, min(trials * per_trial, 1 << 18))
+    totals: list[int] = []  # running totals of the stream, from the first draw kept
+    tail = 0  # the stream's total so far
+    start = base = 0  # the next trial's first draw (an index into totals), the total before it
     counts = []
     for _ in range(trials):
-        covered = sprints = 0
-        while covered < remaining and sprints < MAX_SPRINTS:
-            covered += rng.choice(history)
-            sprints += 1
-        counts.append(sprints)
+        target = base + remaining
+        limit = start + MAX_SPRINTS
+        while len(totals) < limit and tail < target:
+            draws = rng.choices(history, k=chunk)
+            totals.extend(islice(accumulate(chain((tail,), draws)), 1, None))
+            tail = totals[-1]
+        end = bisect_left(totals, target, start, min(limit, len(totals)))
+        if end >= limit:
+            counts.append(MAX_SPRINTS)
+            end = limit - 1
+        else:
+            counts.append(end - start + 1)
+        base, start = totals[end], end + 1
+        if start >= 1 << 20:  # forget the draws the trials so far have used
+            del totals[:start]
+            start = 0
     counts.sort()
     return counts
 

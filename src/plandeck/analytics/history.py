@@ -13,7 +13,7 @@ How each action changes a story's state:
   the other fields keep their value.
 - ``deleted``: the story goes to the trash and leaves every scope (``live`` is False).
 - ``restored``: back from the trash, with the fields it had.
-- ``purged``: gone for good; it is no longer in the states.
+- ``purged``: gone for good; like the trash, it is in no scope any more.
 
 An event for a story never seen as created (a trail older than the story service) starts
 from a story's defaults (draft, no points, the backlog) and applies what the event says.
@@ -21,10 +21,9 @@ from a story's defaults (draft, no points, the backlog) and applies what the eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,13 +70,10 @@ def local_date(at: datetime, zone: ZoneInfo) -> date:
     return at.astimezone(zone).date()
 
 
-def _apply(states: dict[int, StoryState], event: StoryEvent) -> None:
+def apply_event(states: dict[int, StoryState], event: StoryEvent) -> None:
     current = states.get(event.story_id) or StoryState(event.story_id)
     action = event.action
-    if action is ActivityAction.PURGED:
-        states.pop(event.story_id, None)
-        return
-    if action is ActivityAction.DELETED:
+    if action in (ActivityAction.DELETED, ActivityAction.PURGED):
         states[event.story_id] = replace(current, live=False)
         return
     if action is ActivityAction.RESTORED:
@@ -93,35 +89,56 @@ def _apply(states: dict[int, StoryState], event: StoryEvent) -> None:
     states[event.story_id] = replace(current, **changes)
 
 
-def daily_states(
-    events: Iterable[StoryEvent], zone: ZoneInfo, first: date, last: date
-) -> Iterator[tuple[date, Mapping[int, StoryState]]]:
-    """For each day from ``first`` to ``last`` (inclusive), the states of all stories known
-    at the end of that day, in ``zone``.
+@dataclass(frozen=True, slots=True)
+class StorySpan:
+    """A story's state at the end of every day from ``first`` up to ``until`` (exclusive;
+    None: up to now). The spans of a story follow each other without gaps or overlaps,
+    one per day on which something happened to it: the shape of the ``story_days``
+    snapshot table, which keeps exactly these rows."""
 
-    ``events`` must be in the order they happened (``created_at``, then ``id``). Events
-    before ``first`` count toward the first day; events after ``last`` are not read. The
-    mapping yielded is a read-only view that changes on the next step: copy it to keep it.
-    """
-    if last < first:
-        return
-    states: dict[int, StoryState] = {}
-    view = MappingProxyType(states)
-    pending = iter(events)
-    upcoming = next(pending, None)
-    day = first
-    while day <= last:
-        while upcoming is not None and local_date(upcoming.at, zone) <= day:
-            _apply(states, upcoming)
-            upcoming = next(pending, None)
-        yield day, view
-        day += timedelta(days=1)
+    state: StoryState
+    first: date
+    until: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day and (self.until is None or day < self.until)
 
 
-def states_on(events: Iterable[StoryEvent], zone: ZoneInfo, day: date) -> dict[int, StoryState]:
-    """The states of all stories at the end of ``day`` (a copy)."""
-    _, states = next(daily_states(events, zone, day, day))
-    return dict(states)
+def end_of_day_states(
+    events: Iterable[StoryEvent],
+    zone: ZoneInfo,
+    start: Mapping[int, StoryState] | None = None,
+) -> dict[tuple[int, date], StoryState]:
+    """Each story's state at the end of each day on which it has events, keyed by
+    (story id, local date) in the order first seen. ``start`` gives the states before the
+    first event (a story not in it starts from nothing, as ``apply_event`` says); ``events``
+    must be in the order they happened."""
+    states = dict(start or {})
+    ends: dict[tuple[int, date], StoryState] = {}
+    for event in events:
+        apply_event(states, event)
+        ends[event.story_id, local_date(event.at, zone)] = states[event.story_id]
+    return ends
+
+
+def story_spans(events: Iterable[StoryEvent], zone: ZoneInfo) -> list[StorySpan]:
+    """The spans of every story, rebuilt from all its events (in the order they happened):
+    what the snapshot table holds for the same events, and what the tests build by hand."""
+    by_story: dict[int, list[tuple[date, StoryState]]] = {}
+    for (story_id, day), state in end_of_day_states(events, zone).items():
+        by_story.setdefault(story_id, []).append((day, state))
+    spans = []
+    for days in by_story.values():
+        for index, (day, state) in enumerate(days):
+            until = days[index + 1][0] if index + 1 < len(days) else None
+            spans.append(StorySpan(state, day, until))
+    return spans
+
+
+def states_on(spans: Iterable[StorySpan], day: date) -> dict[int, StoryState]:
+    """The state of each story known at the end of ``day`` (purged and trashed ones too,
+    with ``live`` False)."""
+    return {span.state.story_id: span.state for span in spans if span.covers(day)}
 
 
 def end_of_day(day: date, zone: ZoneInfo) -> datetime:

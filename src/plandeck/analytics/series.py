@@ -1,9 +1,10 @@
 """Per-day series over the story history: sprint burndown and burnup, velocity,
 cumulative flow, and the roll-ups of points and progress up the plan's tree.
 
-All functions here are pure: they take the story events (``history.StoryEvent``, in the
-order they happened), the sprints as ``SprintInfo`` and the project's time zone, and
-return frozen dataclasses. Points of a story without an estimate count as 0.
+All functions here are pure: they take the stories' day-by-day states
+(``history.StorySpan``, which the ``story_days`` snapshot table holds and ``history.story_spans``
+rebuilds from events) and the sprints as ``SprintInfo``, and return frozen dataclasses.
+Days are the project's calendar days: the spans are already in its time zone. Points of a story without an estimate count as 0.
 
 Rules chosen:
 
@@ -38,13 +39,12 @@ Rules chosen:
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-from plandeck.analytics.history import StoryEvent, StoryState, daily_states
+from plandeck.analytics.history import StorySpan, StoryState
 from plandeck.errors import Conflict, InvalidInput
 from plandeck.models import SprintStatus, StoryStatus
 
@@ -113,36 +113,56 @@ class Burndown:
     days: tuple[BurndownDay, ...]
 
 
-def sprint_burndown(
-    events: Iterable[StoryEvent], zone: ZoneInfo, sprint: SprintInfo, *, today: date
-) -> Burndown:
-    """The sprint's burndown and burnup, one entry per day from its start to its end."""
+def sprint_burndown(spans: Iterable[StorySpan], sprint: SprintInfo, *, today: date) -> Burndown:
+    """The sprint's burndown and burnup, one entry per day from its start to its end.
+
+    ``spans`` must hold every span of the stories ever in the sprint that covers a day of
+    it up to today (more is harmless); a story's spans in the order of their days."""
     first, last = _sprint_days(sprint)
     days = _days(first, last)
-    actual: list[tuple[int, int, int, int]] = []  # remaining, done, added, removed
-    previous: dict[int, int] | None = None
-    for _day, states in daily_states(events, zone, first, min(last, today)):
-        points = {sid: s.point_value for sid, s in states.items() if _in_sprint(s, sprint.id)}
-        done = sum(states[sid].point_value for sid in points if states[sid].done)
-        added = removed = 0
-        if previous is not None:
-            for sid in points.keys() | previous.keys():
-                change = points.get(sid, 0) - previous.get(sid, 0)
-                if change > 0:
-                    added += change
-                else:
-                    removed -= change
-        actual.append((sum(points.values()) - done, done, added, removed))
-        previous = points
-    committed = actual[0][0] + actual[0][1] if actual else 0
-    span = len(days) - 1
+    known = days[: max(0, (min(last, today) - first).days + 1)]
+    scope = [0] * len(known)
+    done = [0] * len(known)
+    added = [0] * len(known)
+    removed = [0] * len(known)
+    before: dict[int, int] = {}  # a story's points in the sprint in its previous span
+    for span in spans:
+        state = span.state
+        points = state.point_value if _in_sprint(state, sprint.id) else 0
+        previous = before.get(state.story_id, 0)
+        before[state.story_id] = points
+        start = max(span.first, first)
+        stop = min(span.until - timedelta(days=1), last) if span.until else last
+        if start > stop or not known or start > known[-1]:
+            continue
+        index = (start - first).days
+        if span.first > first:
+            change = points - previous  # the day's change, against the end of the day before
+            if change > 0:
+                added[index] += change
+            else:
+                removed[index] -= change
+        if points:
+            for offset in range(index, min((stop - first).days + 1, len(known))):
+                scope[offset] += points
+                if state.done:
+                    done[offset] += points
+    committed = scope[0] if known else 0
+    span_days = len(days) - 1
     series = []
     for index, day in enumerate(days):
-        ideal = committed * (span - index) / span if span else 0.0
-        if index < len(actual):
-            remaining, done, added, removed = actual[index]
+        ideal = committed * (span_days - index) / span_days if span_days else 0.0
+        if index < len(known):
             series.append(
-                BurndownDay(day, ideal, remaining, done, remaining + done, added, removed)
+                BurndownDay(
+                    day,
+                    ideal,
+                    scope[index] - done[index],
+                    done[index],
+                    scope[index],
+                    added[index] if index else 0,
+                    removed[index] if index else 0,
+                )
             )
         else:
             series.append(BurndownDay(day, ideal, None, None, None, None, None))
@@ -174,43 +194,49 @@ class Velocity:
     skipped: tuple[int, ...] = ()
 
 
-def _points_in(states: Mapping[int, StoryState], sprint_id: int, *, done_only: bool) -> int:
-    return sum(
-        s.point_value
-        for s in states.values()
-        if _in_sprint(s, sprint_id) and (s.done or not done_only)
-    )
-
-
-def velocity(
-    events: Sequence[StoryEvent], zone: ZoneInfo, sprints: Iterable[SprintInfo], *, last: int
-) -> Velocity:
-    """Committed and completed points of the last ``last`` finished sprints."""
+def finished_sprints(sprints: Iterable[SprintInfo], last: int) -> list[SprintInfo]:
+    """The last ``last`` finished sprints by number, oldest first."""
     if last < 1:
         raise InvalidInput("last: at least 1 sprint", field="last")
-    finished = sorted(
+    return sorted(
         (s for s in sprints if s.status is SprintStatus.COMPLETED), key=lambda s: s.number
     )[-last:]
-    dated = [s for s in finished if s.dated]
-    skipped = tuple(s.number for s in finished if not s.dated)
-    # One pass over the history for every day that matters, instead of one per sprint.
-    wanted: dict[date, list[tuple[SprintInfo, bool]]] = {}
-    for sprint in dated:
+
+
+SprintTotals = Mapping[int, tuple[int, int]]
+"""Per sprint id: (points in it at the end of its first day, points in it and done at the
+end of its last day)."""
+
+
+def sprint_totals(spans: Iterable[StorySpan], sprints: Iterable[SprintInfo]) -> SprintTotals:
+    """The committed and completed points of each dated sprint given. (The service has the
+    database sum the same.)"""
+    dated = {s.id: s for s in sprints if s.dated}
+    totals = dict.fromkeys(dated, (0, 0))
+    for span in spans:
+        state = span.state
+        sprint = dated.get(state.sprint_id) if state.live and state.sprint_id else None
+        if sprint is None:
+            continue
         first, final = _sprint_days(sprint)
-        wanted.setdefault(first, []).append((sprint, False))
-        wanted.setdefault(final, []).append((sprint, True))
-    committed: dict[int, int] = {}
-    completed: dict[int, int] = {}
-    if wanted:
-        for day, states in daily_states(events, zone, min(wanted), max(wanted)):
-            for sprint, at_end in wanted.get(day, ()):
-                if at_end:
-                    completed[sprint.id] = _points_in(states, sprint.id, done_only=True)
-                else:
-                    committed[sprint.id] = _points_in(states, sprint.id, done_only=False)
+        committed, completed = totals[sprint.id]
+        if span.covers(first):
+            committed += state.point_value
+        if state.done and span.covers(final):
+            completed += state.point_value
+        totals[sprint.id] = (committed, completed)
+    return totals
+
+
+def velocity(totals: SprintTotals, sprints: Iterable[SprintInfo], *, last: int) -> Velocity:
+    """Committed and completed points of the last ``last`` finished sprints, from their
+    ``sprint_totals`` (a sprint missing from them had nothing)."""
+    finished = finished_sprints(sprints, last)
+    skipped = tuple(s.number for s in finished if not s.dated)
     rows = tuple(
-        SprintVelocity(s.id, s.number, *_sprint_days(s), committed[s.id], completed[s.id])
-        for s in dated
+        SprintVelocity(s.id, s.number, *_sprint_days(s), *totals.get(s.id, (0, 0)))
+        for s in finished
+        if s.dated
     )
     values = [row.completed for row in rows]
     mean = statistics.fmean(values) if values else None
@@ -251,33 +277,62 @@ def in_phase(state: StoryState, phase_id: int, phase_sprint_ids: frozenset[int])
     return state.live and (state.phase_id == phase_id or state.sprint_id in phase_sprint_ids)
 
 
+FlowDelta = tuple[date, StoryStatus, int, int]
+"""From a day on, ``points`` and ``stories`` more (or, negative, fewer) in ``status``."""
+
+
+def flow_deltas(
+    spans: Iterable[StorySpan], phase_id: int, phase_sprint_ids: frozenset[int]
+) -> Iterator[FlowDelta]:
+    """Each span of the phase adds its story from its first day and takes it away from
+    the day it ends. (The service has the database sum the same deltas.)"""
+    for span in spans:
+        state = span.state
+        if in_phase(state, phase_id, phase_sprint_ids):
+            yield span.first, state.status, state.point_value, 1
+            if span.until is not None:
+                yield span.until, state.status, -state.point_value, -1
+
+
+def phase_bounds(phase_id: int, sprints: Iterable[SprintInfo]) -> tuple[date, date]:
+    """``phase_range``; a phase without dated sprints has no range: ``SprintWithoutDates``."""
+    bounds = phase_range(phase_id, sprints)
+    if bounds is None:
+        raise SprintWithoutDates("no sprint of the phase has dates; set them to chart the phase")
+    return bounds
+
+
 def cumulative_flow(
-    events: Iterable[StoryEvent],
-    zone: ZoneInfo,
+    deltas: Iterable[FlowDelta],
     phase_id: int,
     sprints: Iterable[SprintInfo],
     *,
     today: date,
 ) -> CumulativeFlow:
-    """Points and story counts per status per day over the phase's range, up to today.
-
-    A phase without dated sprints has no range: ``SprintWithoutDates``."""
-    sprints = list(sprints)
-    bounds = phase_range(phase_id, sprints)
-    if bounds is None:
-        raise SprintWithoutDates("no sprint of the phase has dates; set them to chart the phase")
-    first, last = bounds
-    ids = frozenset(s.id for s in sprints if s.phase_id == phase_id)
+    """Points and story counts per status per day over the phase's range, up to today,
+    from the phase's ``flow_deltas`` (deltas before the range count toward its first day,
+    those after today are not read)."""
+    first, last = phase_bounds(phase_id, sprints)
+    points = dict.fromkeys(StoryStatus, 0)
+    stories = dict.fromkeys(StoryStatus, 0)
+    by_day: dict[date, list[FlowDelta]] = {}
+    for delta in deltas:
+        if delta[0] <= first:
+            _add(points, stories, delta)
+        else:
+            by_day.setdefault(delta[0], []).append(delta)
     series = []
-    for day, states in daily_states(events, zone, first, min(last, today)):
-        points = dict.fromkeys(StoryStatus, 0)
-        stories = dict.fromkeys(StoryStatus, 0)
-        for state in states.values():
-            if in_phase(state, phase_id, ids):
-                points[state.status] += state.point_value
-                stories[state.status] += 1
-        series.append(FlowDay(day, points, stories))
+    for day in _days(first, min(last, today)):
+        for delta in by_day.get(day, ()):
+            _add(points, stories, delta)
+        series.append(FlowDay(day, dict(points), dict(stories)))
     return CumulativeFlow(phase_id, first, last, tuple(series))
+
+
+def _add(points: dict[StoryStatus, int], stories: dict[StoryStatus, int], delta: FlowDelta) -> None:
+    _, status, more_points, more_stories = delta
+    points[status] += more_points
+    stories[status] += more_stories
 
 
 # Roll-ups

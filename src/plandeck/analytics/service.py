@@ -1,5 +1,6 @@
-"""The analytics read service: loads a project's sprints and story events in a bounded
-number of queries and hands them to the pure functions of ``series`` and ``forecast``.
+"""The analytics read service: reads a project's sprints and the spans of the ``story_days``
+snapshot it needs (or, for the cumulative flow, their sums per day) in a bounded number of
+queries, and hands them to the pure functions of ``series`` and ``forecast``.
 
 Every method finds the project by membership (``project_service.get``): a non-member gets
 NotFound, as everywhere. ``now`` (timezone-aware) fixes "today" for tests; by default it
@@ -10,10 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from plandeck.analytics.forecast import (
     DEFAULT_TRIALS,
@@ -22,26 +35,26 @@ from plandeck.analytics.forecast import (
     WeekSpan,
     forecast_sprints,
 )
-from plandeck.analytics.history import StoryEvent, end_of_day, local_date, states_on
+from plandeck.analytics.history import StorySpan, StoryState, local_date
 from plandeck.analytics.series import (
     Burndown,
     CumulativeFlow,
     SprintInfo,
+    SprintWithoutDates,
     Velocity,
     cumulative_flow,
-    in_phase,
-    phase_range,
+    finished_sprints,
+    phase_bounds,
     sprint_burndown,
     velocity,
 )
 from plandeck.errors import NotFound
 from plandeck.models import (
-    ActivityEvent,
-    EntityType,
     Phase,
     Project,
     Sprint,
-    SprintStatus,
+    StoryDay,
+    StoryStatus,
     User,
 )
 from plandeck.models.base import utcnow
@@ -56,35 +69,55 @@ _SPRINT_COLUMNS = (
     Sprint.phase_id,
     Sprint.weeks,
 )
+_DAYS = StoryDay.__table__
+_SPAN_COLUMNS = (
+    _DAYS.c.story_id,
+    _DAYS.c.status,
+    _DAYS.c.points,
+    _DAYS.c.sprint_id,
+    _DAYS.c.phase_id,
+    _DAYS.c.live,
+    _DAYS.c.day,
+    _DAYS.c.until,
+)
 
 
-async def _story_events(
-    session: AsyncSession, project: Project, *, through: date | None, zone: ZoneInfo
-) -> list[StoryEvent]:
-    """The project's story events in the order they happened, up to the end of the day
-    ``through`` (all of them for None): one query, plain rows. Later events cannot change
-    the days read, so they are not fetched."""
-    statement = (
-        select(
-            ActivityEvent.entity_id,
-            ActivityEvent.action,
-            ActivityEvent.created_at,
-            ActivityEvent.before,
-            ActivityEvent.after,
-        )
-        .where(
-            ActivityEvent.project_id == project.id,
-            ActivityEvent.entity_type == EntityType.STORY,
-        )
-        .order_by(ActivityEvent.created_at, ActivityEvent.id)
-    )
-    if through is not None:
-        statement = statement.where(ActivityEvent.created_at < end_of_day(through, zone))
-    rows = await session.execute(statement)
+def _covers(day: date | InstrumentedAttribute[date | None]) -> ColumnElement[bool]:
+    """The snapshot row holds the story's state at the end of ``day`` (a date, or a
+    sprint's date column)."""
+    return and_(_DAYS.c.day <= day, or_(_DAYS.c.until.is_(None), _DAYS.c.until > day))
+
+
+async def _spans(session: AsyncSession, statement: Select[Any]) -> list[StorySpan]:
+    rows = await session.execute(statement.order_by(_DAYS.c.story_id, _DAYS.c.day))
     return [
-        StoryEvent(story_id, action, at, before, after)
-        for story_id, action, at, before, after in rows
+        StorySpan(StoryState(story_id, status, points, sprint_id, phase_id, live), day, until)
+        for story_id, status, points, sprint_id, phase_id, live, day, until in rows
     ]
+
+
+def _flow_deltas(
+    project: Project, phase_id: int, sprint_ids: Sequence[int], through: date
+) -> CompoundSelect[Any]:
+    """``series.flow_deltas`` summed by the database per day and status, up to ``through``:
+    each span of the phase counts from its first day and stops counting on its ``until``."""
+    inside = and_(
+        _DAYS.c.project_id == project.id,
+        _DAYS.c.live.is_(True),
+        or_(_DAYS.c.phase_id == phase_id, _DAYS.c.sprint_id.in_(sprint_ids)),
+    )
+    points = func.coalesce(func.sum(func.coalesce(_DAYS.c.points, 0)), 0)
+    starts = (
+        select(_DAYS.c.day, _DAYS.c.status, points, func.count())
+        .where(inside, _DAYS.c.day <= through)
+        .group_by(_DAYS.c.day, _DAYS.c.status)
+    )
+    ends = (
+        select(_DAYS.c.until, _DAYS.c.status, -points, -func.count())
+        .where(inside, _DAYS.c.until <= through)
+        .group_by(_DAYS.c.until, _DAYS.c.status)
+    )
+    return union_all(starts, ends)
 
 
 async def _sprints(
@@ -109,6 +142,40 @@ async def _phase_id(session: AsyncSession, project: Project, number: int) -> int
     if phase_id is None:
         raise NotFound(f"phase {number} not found in project {project.key}")
     return phase_id
+
+
+async def _velocity(
+    session: AsyncSession, project: Project, sprints: Sequence[SprintInfo], last: int
+) -> Velocity:
+    """``series.velocity`` of the last ``last`` finished sprints; the database sums their
+    ``series.sprint_totals`` (one row per sprint)."""
+    ids = [s.id for s in finished_sprints(sprints, last) if s.dated]
+    totals = {}
+    if ids:
+        committed = and_(_DAYS.c.sprint_id == Sprint.id, _covers(Sprint.starts_on))
+        completed = and_(
+            _DAYS.c.sprint_id == Sprint.id,
+            _DAYS.c.status == StoryStatus.DONE,
+            _covers(Sprint.ends_on),
+        )
+        points = func.coalesce(_DAYS.c.points, 0)
+        rows = await session.execute(
+            select(
+                Sprint.id,
+                func.sum(case((committed, points), else_=0)),
+                func.sum(case((completed, points), else_=0)),
+            )
+            .join_from(_DAYS, Sprint, _DAYS.c.sprint_id == Sprint.id)
+            .where(
+                _DAYS.c.project_id == project.id,
+                _DAYS.c.live.is_(True),
+                Sprint.id.in_(ids),
+                or_(_covers(Sprint.starts_on), _covers(Sprint.ends_on)),
+            )
+            .group_by(Sprint.id)
+        )
+        totals = {sprint_id: (int(a), int(b)) for sprint_id, a, b in rows}
+    return velocity(totals, sprints, last=last)
 
 
 def _today(project: Project, now: datetime | None) -> tuple[ZoneInfo, date]:
@@ -142,10 +209,26 @@ class AnalyticsService:
         if not found:
             raise NotFound(f"sprint {number} not found in project {project.key}")
         sprint = found[0]
-        zone, today = _today(project, now)
-        through = min(today, sprint.ends_on) if sprint.ends_on else today
-        events = await _story_events(session, project, through=through, zone=zone)
-        return sprint_burndown(events, zone, sprint, today=today)
+        _zone, today = _today(project, now)
+        if not sprint.dated:
+            raise SprintWithoutDates(
+                f"sprint {sprint.number} has no start or end date; set both to chart it"
+            )
+        assert sprint.starts_on is not None
+        assert sprint.ends_on is not None
+        through = min(today, sprint.ends_on)
+        ever_in = select(_DAYS.c.story_id).where(
+            _DAYS.c.project_id == project.id, _DAYS.c.sprint_id == sprint.id
+        )
+        spans = await _spans(
+            session,
+            select(*_SPAN_COLUMNS).where(
+                _DAYS.c.story_id.in_(ever_in),
+                _DAYS.c.day <= through,
+                or_(_DAYS.c.until.is_(None), _DAYS.c.until > sprint.starts_on),
+            ),
+        )
+        return sprint_burndown(spans, sprint, today=today)
 
     async def velocity(
         self,
@@ -158,10 +241,7 @@ class AnalyticsService:
         """Committed vs completed of the last ``last`` finished sprints."""
         project = await project_service.get(session, actor, key)
         sprints = await _sprints(session, project)
-        zone = ZoneInfo(project.timezone)
-        ends = [s.ends_on for s in sprints if s.status is SprintStatus.COMPLETED and s.ends_on]
-        events = await _story_events(session, project, through=max(ends, default=None), zone=zone)
-        return velocity(events, zone, sprints, last=last)
+        return await _velocity(session, project, sprints, last)
 
     async def cumulative_flow(
         self,
@@ -176,11 +256,16 @@ class AnalyticsService:
         project = await project_service.get(session, actor, key)
         phase_id = await _phase_id(session, project, phase_number)
         sprints = await _sprints(session, project)
-        zone, today = _today(project, now)
-        bounds = phase_range(phase_id, sprints)
-        through = min(today, bounds[1]) if bounds else today
-        events = await _story_events(session, project, through=through, zone=zone)
-        return cumulative_flow(events, zone, phase_id, sprints, today=today)
+        _zone, today = _today(project, now)
+        _first, last = phase_bounds(phase_id, sprints)
+        ids = [s.id for s in sprints if s.phase_id == phase_id]
+        deltas = await session.execute(_flow_deltas(project, phase_id, ids, min(last, today)))
+        return cumulative_flow(
+            ((day, StoryStatus(status), points, count) for day, status, points, count in deltas),
+            phase_id,
+            sprints,
+            today=today,
+        )
 
     async def forecast(
         self,
@@ -203,17 +288,20 @@ class AnalyticsService:
         project = await project_service.get(session, actor, key)
         phase_id = await _phase_id(session, project, phase_number)
         sprints = await _sprints(session, project)
-        zone, today = _today(project, now)
-        events = await _story_events(session, project, through=today, zone=zone)
-        ids = frozenset(s.id for s in sprints if s.phase_id == phase_id)
-        remaining = sum(
-            state.point_value
-            for state in states_on(events, zone, today).values()
-            if in_phase(state, phase_id, ids) and not state.done
+        _zone, today = _today(project, now)
+        ids = [s.id for s in sprints if s.phase_id == phase_id]
+        remaining = await session.scalar(
+            select(func.coalesce(func.sum(func.coalesce(_DAYS.c.points, 0)), 0)).where(
+                _DAYS.c.project_id == project.id,
+                _DAYS.c.live.is_(True),
+                _DAYS.c.status != StoryStatus.DONE,
+                or_(_DAYS.c.phase_id == phase_id, _DAYS.c.sprint_id.in_(ids)),
+                _covers(today),
+            )
         )
-        past = velocity(events, zone, sprints, last=history or max(len(sprints), 1))
+        past = await _velocity(session, project, sprints, history or max(len(sprints), 1))
         return forecast_sprints(
-            remaining,
+            int(remaining or 0),
             past.sprints,
             plan=plan_target(phase_id, sprints),
             trials=trials,

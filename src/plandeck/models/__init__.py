@@ -20,6 +20,7 @@ from plandeck.models.phase import Phase
 from plandeck.models.project import Membership, Project
 from plandeck.models.sprint import Sprint
 from plandeck.models.story import Story
+from plandeck.models.story_day import StoryDay
 from plandeck.models.task import Task
 from plandeck.models.user import User
 
@@ -41,6 +42,7 @@ __all__ = [
     "Sprint",
     "SprintStatus",
     "Story",
+    "StoryDay",
     "StoryStatus",
     "Task",
     "TokenScope",

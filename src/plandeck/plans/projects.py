@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from plandeck.analytics import snapshot as story_days
 from plandeck.auth.roles import require_role
 from plandeck.auth.users import user_service
 from plandeck.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -123,6 +124,9 @@ class ProjectService:
                 after=after,
             )
             await flush(session)
+            if "timezone" in after:
+                # Every day of the trail falls on another local date now.
+                await story_days.rebuild(session, project.id)
         return project
 
     async def delete(
