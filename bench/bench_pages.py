@@ -232,6 +232,7 @@ def main() -> int:
             "projects": "/",
             "overview": f"/projects/{key}",
             "phase": f"/projects/{key}/phases/3",
+            "analytics": f"/projects/{key}/analytics",
             "board (8 stories)": f"/projects/{key}/sprints/9",
             "board (200 stories)": f"/projects/{key}/sprints/50",
             "backlog": f"/projects/{key}/backlog",

@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
@@ -167,12 +168,19 @@ def label(context: Context, value: Any) -> str:
     return _lang(context).gettext(LABELS.get(raw, raw))
 
 
+def ltr(value: Any) -> Markup:
+    """Text that reads left to right in any language, kept so inside right-to-left text: a
+    plan's week label ``5-6`` would otherwise show as ``6-5`` on a Persian page."""
+    return Markup('<bdi dir="ltr">{}</bdi>').format(value)
+
+
 def install(env: Any) -> None:
     """gettext in the templates' environment, per rendering."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.filters["day"] = format_day
     env.filters["label"] = label
+    env.filters["ltr"] = ltr
 
 
 def context_processor(request: Request) -> dict[str, Any]:

@@ -8,11 +8,20 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from plandeck.web.assets import static_files
 from plandeck.web.deps import LoginRequired
-from plandeck.web.routes import admin, auth, board, plans, projects, signup, stories
+from plandeck.web.routes import (
+    admin,
+    analytics,
+    auth,
+    board,
+    plans,
+    projects,
+    signup,
+    stories,
+)
 from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, signup, admin, projects, board, stories, plans):
+for _module in (auth, signup, admin, projects, board, stories, plans, analytics):
     router.include_router(_module.router)
 
 

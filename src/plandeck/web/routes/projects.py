@@ -6,9 +6,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
 from plandeck.auth.deps import DbSession
+from plandeck.models import StoryStatus
 from plandeck.plans.project_view import project_overview
 from plandeck.plans.projects import project_service
 from plandeck.web.deps import WebVisitor
+from plandeck.web.routes.analytics import phase_charts
 from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -42,10 +44,19 @@ async def show_phase(
     visitor: WebVisitor,
     number: int = Path(ge=1, le=1_000_000),
 ) -> HTMLResponse:
-    """A phase's sprints in order with their goals and weeks, its MoSCoW lists, its timeline."""
+    """A phase's sprints in order with their goals and weeks, its burnup, cumulative flow and
+    forecast, its MoSCoW lists, its timeline."""
     overview = await project_overview(session, visitor.user, key)
+    view = overview.phase(number)
+    charts = await phase_charts(session, visitor.user, key, number)
     return templates.TemplateResponse(
         request,
         "projects/phase.html",
-        {"overview": overview, "view": overview.phase(number), "visitor": visitor},
+        {
+            "overview": overview,
+            "view": view,
+            "charts": charts,
+            "statuses": list(StoryStatus),
+            "visitor": visitor,
+        },
     )
