@@ -7,8 +7,8 @@ re-estimated, done, carried over to the next sprint when unfinished. The events 
 on their days the way the analytics tests date them (``tests.history.EventClock``), since
 the services stamp the real time. A sprint 12 the plan never had (so not one of the phase's:
 the plan still ends with sprint 11) takes what was left, and two stories found on the way
-join the phase.
-Then ``plandeck report`` prints sprint 11's burndown and the phase's velocity and forecast.
+join the phase. Then ``plandeck report`` prints the burndowns of sprints 10 and 11 and the
+phase's velocity and forecast.
 
     .venv/bin/python scripts/fixture_history.py   # from the repository's root
 """
@@ -151,7 +151,7 @@ def main() -> int:
         cli(env, "user", "create", "--email", EMAIL, "--name", "Lead", "--password", "x" * 12)
         sys.stdout.write(cli(env, "import", str(FIXTURE), "--project", "P3", "--user", EMAIL))
         asyncio.run(work(url, today))
-        for args in (("--sprint", "11"), ("--sprint", "12"), ()):
+        for args in (("--sprint", "10"), ("--sprint", "11"), ()):
             shown = " ".join(("$ plandeck report --project P3", *args))
             sys.stdout.write(
                 f"\n{shown}\n" + cli(env, "report", "--project", "P3", "--user", EMAIL, *args)
