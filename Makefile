@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # apt-get needs root; use sudo when we are not root and it exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: run test lint format check-format typecheck pytest bench lock install install-dev system-deps clean i18n vendor
+.PHONY: check-workflows run test lint format check-format typecheck pytest bench lock install install-dev system-deps clean i18n vendor check-alerts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,15 +33,24 @@ run: install
 	$(BIN)/plandeck demo
 	exec $(BIN)/plandeck serve --host $(HOST) --port $(PORT)
 
-## system-deps: Debian packages the tests need (Chromium for the browser tests)
+## system-deps: Debian packages the tests need (Chromium for the browser tests, promtool for the alert rules, nginx for the proxy configuration)
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		echo "installing Chromium (Debian package) for the browser tests"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (Debian packages) for the tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+## check-alerts: validate the Prometheus alert rules and run their unit tests
+check-alerts: system-deps
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts.test.yml
+
 ## test: lint, type-check and run the whole suite (SQLite and PostgreSQL)
-test: install-dev system-deps lint pytest
+test: install-dev system-deps lint check-alerts check-workflows pytest
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -66,6 +75,10 @@ i18n: install-dev
 			$(BIN)/pybabel update --no-fuzzy-matching -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang; \
 		else $(BIN)/pybabel init -i $(LOCALES)/messages.pot -d $(LOCALES) -l $$lang; fi; \
 	done
+
+## check-workflows: actionlint on the GitHub Actions workflows
+check-workflows: install-dev
+	$(BIN)/actionlint .github/workflows/*.yml
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,9 +11,46 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plandeck.models import User
 from tests.databases import KINDS, POSTGRES_ADMIN_URL, TestDatabase, postgres_reachable
 from tests.factories.accounts import make_user
+from tests.processes import (
+    LOG_DIR_VARIABLE,
+    find_secrets,
+    load_secrets,
+    save_secrets,
+    server_log_dir,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
+
+
+_MADE_LOG_DIR = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One directory of server logs for the whole run, made before xdist starts its workers
+    (they inherit it through the environment)."""
+    if not hasattr(config, "workerinput"):
+        config.stash[_MADE_LOG_DIR] = LOG_DIR_VARIABLE not in os.environ
+        server_log_dir()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a password, token, cookie or CSRF token the tests used appears in
+    the log of any server they started."""
+    directory = server_log_dir()
+    save_secrets(directory)
+    if hasattr(session.config, "workerinput"):
+        return  # the controller scans, once every worker has saved its secrets
+    leaks = find_secrets(directory, load_secrets(directory))
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "secrets found in server logs", red=True)
+            for log, secret in leaks:
+                reporter.write_line(f"{log}: {secret[:6]}... ({len(secret)} characters)")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif exitstatus == 0 and session.config.stash.get(_MADE_LOG_DIR, False):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,12 +15,14 @@ from plandeck.db import create_engine, create_sessionmaker
 from plandeck.kit.openapi import install_openapi
 from plandeck.kit.problems import install_problem_handlers
 from plandeck.kit.security import install_http_hardening
-from plandeck.ops import health
+from plandeck.ops import health, sentry
+from plandeck.ops.requests import install_observability
 from plandeck.web import routes as web_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    sentry.init_sentry(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     install_http_hardening(app, settings)
+    install_observability(app, settings)
     app.include_router(health.router)
+    if settings.debug_error_route:
+        app.include_router(sentry.debug_router)
     app.include_router(api_router)
     install_openapi(app, api_prefix=API_PREFIX)
     web_routes.install_web(app)

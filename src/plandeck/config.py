@@ -7,6 +7,8 @@ readable names (``PLANDECK_DATABASE_URL``, ``PLANDECK_DATABASE_POOL_SIZE``).
 from __future__ import annotations
 
 import enum
+import ipaddress
+import json
 import os
 import re
 from functools import lru_cache
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -137,6 +139,103 @@ class HttpSettings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024
 
 
+def _split_list(value: object) -> object:
+    """A list variable as a JSON array or, as operators write it, comma-separated."""
+    if not isinstance(value, str):
+        return value
+    if value.strip().startswith("["):
+        return json.loads(value)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class ServerSettings(BaseSettings):
+    """How ``plandeck serve --production`` runs uvicorn, and the hosts it answers for."""
+
+    model_config = _config("PLANDECK_SERVER_")
+
+    workers: Annotated[int | None, Field(ge=1, le=64)] = Field(
+        default=None,
+        description="App processes; default: 2 x CPUs + 1 (at most 8), or 1 on SQLite.",
+    )
+    graceful_timeout_seconds: Annotated[int, Field(ge=0)] = 30
+    # Longer than nginx's idle upstream keep-alive (60 s), so that the proxy, not the app,
+    # closes an idle connection and never sends a request on one the app is closing.
+    keepalive_seconds: Annotated[int, Field(ge=1)] = 65
+    # Concurrent connections and requests per process beyond which uvicorn answers 503.
+    limit_concurrency: Annotated[int | None, Field(ge=1)] = None
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Addresses or networks whose X-Forwarded-For/-Proto are believed; * for any.",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the app answers for (required in production); *.example.com allowed.",
+    )
+    allow_sqlite: bool = False
+
+    @field_validator("trusted_proxies", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: list[str]) -> list[str]:
+        # uvicorn would take a typo as a literal that never matches, and trust nobody silently.
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is not an IP address, a network such as 10.0.0.0/8, or *"
+                    ) from None
+        return value
+
+    def worker_count(self, *, sqlite: bool) -> int:
+        if self.workers is not None:
+            return self.workers
+        if sqlite:
+            return 1  # one writer: more processes would only queue on SQLite's lock
+        return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+class MetricsSettings(BaseSettings):
+    """Who may read ``/metrics``: a bearer token, or clients from the listed networks."""
+
+    model_config = _config("PLANDECK_METRICS_")
+
+    token: SecretStr | None = Field(
+        default=None, description="Scrapers send it as Authorization: Bearer TOKEN."
+    )
+    allowed_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Client addresses or networks that may scrape without the token.",
+    )
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("allowed_addresses", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("allowed_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or a network such as 10.0.0.0/8"
+                ) from None
+        return value
+
+
 class Settings(BaseSettings):
     model_config = _config("PLANDECK_")
 
@@ -145,12 +244,23 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     base_url: str = "http://127.0.0.1:8000"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] | None = Field(
+        default=None, description="json or console; default: json in production, else console."
+    )
     redis_url: str | None = None
     trash_retention_days: Annotated[int, Field(ge=0)] = 30
+    sentry_dsn: SecretStr | None = Field(
+        default=None, description="Send unhandled errors and sampled traces to this Sentry project."
+    )
+    sentry_traces_sample_rate: Annotated[float, Field(ge=0, le=1)] = 0.1
+    # A route that always fails, for the error-tracking tests; refused in production.
+    debug_error_route: bool = False
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -162,28 +272,78 @@ class Settings(BaseSettings):
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("sentry_dsn", mode="before")
+    @classmethod
+    def _check_sentry_dsn(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        from sentry_sdk.utils import BadDsn, Dsn
+
+        try:
+            Dsn(value.strip())
+        except BadDsn as exc:  # the message names the part, never the key
+            raise ValueError(
+                f"not a Sentry DSN ({exc}); expected https://KEY@HOST/PROJECT"
+            ) from exc
+        return value.strip()
+
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Settings:
-        if self.environment is Environment.PRODUCTION:
-            if os.environ.get("PLANDECK_PASSWORD_HASHING", "default") != "default":
-                raise ValueError(
-                    "PLANDECK_PASSWORD_HASHING is for test suites only; unset it in production"
-                )
-            key = self.secret_key.get_secret_value().strip()
-            if not key or key == DEFAULT_SECRET_KEY:
-                raise ValueError(
-                    "PLANDECK_SECRET_KEY must be set to a random value in production "
-                    '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
-                )
-            if len(key) < MIN_SECRET_KEY_LENGTH:
-                raise ValueError(
-                    f"PLANDECK_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production"
-                )
+        if self.environment is Environment.PRODUCTION and (problems := self._production_problems()):
+            # One error naming every problem, so the operator fixes them in one round.
+            raise ValueError("; ".join(problems))
         return self
+
+    def _production_problems(self) -> list[str]:
+        problems = []
+        if os.environ.get("PLANDECK_PASSWORD_HASHING", "default") != "default":
+            problems.append(
+                "PLANDECK_PASSWORD_HASHING is for test suites only; unset it in production"
+            )
+        key = self.secret_key.get_secret_value().strip()
+        if not key or key == DEFAULT_SECRET_KEY:
+            problems.append(
+                "PLANDECK_SECRET_KEY must be set to a random value in production "
+                '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        elif len(key) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"PLANDECK_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production"
+            )
+        if self.uses_sqlite and not self.server.allow_sqlite:
+            problems.append(
+                "PLANDECK_DATABASE_URL must point to PostgreSQL in production "
+                "(or set PLANDECK_SERVER_ALLOW_SQLITE=true for a single-process install)"
+            )
+        if self.auth.cookie_secure is False:
+            problems.append(
+                "PLANDECK_AUTH_COOKIE_SECURE=false would send session cookies over plain HTTP: "
+                "unset it in production and serve plandeck over HTTPS"
+            )
+        if not self.server.allowed_hosts:
+            problems.append(
+                "PLANDECK_SERVER_ALLOWED_HOSTS must list the host names plandeck is served "
+                "under in production (for example: plan.example.com,www.plan.example.com)"
+            )
+        if self.debug_error_route:
+            problems.append(
+                "PLANDECK_DEBUG_ERROR_ROUTE is for test suites only; unset it in production"
+            )
+        return problems
 
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def uses_sqlite(self) -> bool:
+        """The embedded or a configured SQLite database (no driver import needed to tell)."""
+        if not self.database.url:
+            return True
+        scheme = self.database.url.split(":", 1)[0].split("+", 1)[0]
+        return scheme.lower() == "sqlite"
 
     @property
     def secure_cookies(self) -> bool:
@@ -217,6 +377,8 @@ def load_settings() -> Settings:
         ("auth", AuthSettings, "PLANDECK_AUTH_"),
         ("rate_limit", RateLimitSettings, "PLANDECK_RATE_LIMIT_"),
         ("http", HttpSettings, "PLANDECK_HTTP_"),
+        ("server", ServerSettings, "PLANDECK_SERVER_"),
+        ("metrics", MetricsSettings, "PLANDECK_METRICS_"),
     ):
         try:
             sections[name] = section()

@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 
-from tests.processes import env_for, plandeck_server
+from tests.processes import env_for, noting_secrets, plandeck_server, remember_secret
 
 PASSWORD = "correct-horse-battery"
+remember_secret(PASSWORD, "password")
 _counter = itertools.count(1)
 
 
@@ -30,7 +31,7 @@ class LiveServer:
 
     def _track(self, client: httpx.Client) -> httpx.Client:
         self._clients.append(client)
-        return client
+        return noting_secrets(client)
 
     def close_clients(self, keep: int = 0) -> None:
         """Close the clients handed out after the first ``keep`` (the API tests' autouse
@@ -121,4 +122,5 @@ def csrf_of(page: httpx.Response) -> str:
     """The CSRF token of a page's forms."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert found, "the page has no form with a CSRF token"
+    remember_secret(found.group(1))
     return found.group(1)

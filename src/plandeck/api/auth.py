@@ -24,6 +24,7 @@ from plandeck.auth.users import user_service
 from plandeck.config import Settings
 from plandeck.db import unit_of_work
 from plandeck.errors import Forbidden, NotAuthenticated
+from plandeck.ops.metrics import LOGIN_FAILURES
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -91,6 +92,7 @@ async def _login(
 ) -> LoginResult:
     user = await user_service.authenticate(session, email, password)
     if user is None:
+        LOGIN_FAILURES.labels("api").inc()
         raise NotAuthenticated("wrong email or password")
     pair = await refresh_token_service.issue(session, settings, user)
     cookie = await web_session_service.start(session, settings, user)

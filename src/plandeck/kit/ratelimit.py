@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plandeck.config import ConfigurationError, Settings
 from plandeck.kit.problems import problem_response
+from plandeck.ops.metrics import RATE_LIMIT_REFUSALS
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ class RateLimitMiddleware:
             return
 
         name, retry_after = refused
+        RATE_LIMIT_REFUSALS.labels(name).inc()
         if self.on_refused is not None:
             self.on_refused(name)
         response = problem_response(

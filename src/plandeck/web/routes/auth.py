@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.auth.tokens import SESSION_COOKIE, set_session_cookie, web_session_service
 from plandeck.auth.users import user_service
+from plandeck.ops.metrics import LOGIN_FAILURES
 from plandeck.web.deps import OptionalVisitor, check_csrf
 from plandeck.web.i18n import N_
 from plandeck.web.templating import templates
@@ -44,6 +45,7 @@ async def login(
 ) -> Response:
     user = await user_service.authenticate(session, email, password)
     if user is None:
+        LOGIN_FAILURES.labels("web").inc()
         return templates.TemplateResponse(
             request,
             "auth/login.html",
