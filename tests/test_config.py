@@ -26,6 +26,14 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.chdir(tmp_path)
 
 
+def _production_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything production requires, so that a test can take one thing away."""
+    monkeypatch.setenv("PLANDECK_ENVIRONMENT", "production")
+    monkeypatch.setenv("PLANDECK_SECRET_KEY", secrets.token_urlsafe(48))
+    monkeypatch.setenv("PLANDECK_DATABASE_URL", "postgresql://plandeck@db.internal/plandeck")
+    monkeypatch.setenv("PLANDECK_SERVER_ALLOWED_HOSTS", "plan.example.com")
+
+
 class TestToAsyncUrl:
     def test_sqlite_relative_path(self) -> None:
         url = to_async_url("sqlite:///data/plandeck.sqlite3")
@@ -114,6 +122,8 @@ class TestSettings:
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
         monkeypatch.setenv("PLANDECK_ENVIRONMENT", "production")
+        monkeypatch.setenv("PLANDECK_DATABASE_URL", "postgresql://plandeck@db/plandeck")
+        monkeypatch.setenv("PLANDECK_SERVER_ALLOWED_HOSTS", "plan.example.com")
         monkeypatch.setenv("PLANDECK_SECRET_KEY", "k" * 40)
         monkeypatch.setenv("PLANDECK_DATA_DIR", str(tmp_path / "store"))
         monkeypatch.setenv("PLANDECK_BASE_URL", "https://plan.example.com")
@@ -220,13 +230,13 @@ class TestLoadSettings:
     def test_production_accepts_a_secret_of_minimum_length(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setenv("PLANDECK_ENVIRONMENT", "production")
+        _production_ready(monkeypatch)
         monkeypatch.setenv("PLANDECK_SECRET_KEY", "s" * MIN_SECRET_KEY_LENGTH)
         assert load_settings().is_production is True
 
     def test_production_accepts_a_long_random_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
         secret = secrets.token_urlsafe(48)
-        monkeypatch.setenv("PLANDECK_ENVIRONMENT", "production")
+        _production_ready(monkeypatch)
         monkeypatch.setenv("PLANDECK_SECRET_KEY", secret)
         settings = load_settings()
         assert settings.is_production is True
@@ -303,3 +313,147 @@ def test_production_refuses_fast_password_hashing(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PLANDECK_PASSWORD_HASHING", "fast")
     with pytest.raises(ConfigurationError, match="PLANDECK_PASSWORD_HASHING"):
         load_settings()
+
+
+class TestProductionRefusals:
+    """Each thing production refuses, on its own, with a message that says what to do."""
+
+    def test_a_complete_production_configuration_is_accepted(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        _production_ready(monkeypatch)
+        settings = load_settings()
+        assert settings.is_production
+        assert settings.secure_cookies is True
+        assert settings.server.allowed_hosts == ["plan.example.com"]
+
+    def test_default_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.setenv("PLANDECK_SECRET_KEY", DEFAULT_SECRET_KEY)
+        with pytest.raises(
+            ConfigurationError,
+            match=r"^invalid settings: PLANDECK_SECRET_KEY must be set to a random value in production",
+        ):
+            load_settings()
+
+    def test_short_secret(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.setenv("PLANDECK_SECRET_KEY", "s" * (MIN_SECRET_KEY_LENGTH - 1))
+        with pytest.raises(
+            ConfigurationError,
+            match=r"^invalid settings: PLANDECK_SECRET_KEY must be at least 32 characters in production$",
+        ):
+            load_settings()
+
+    def test_embedded_sqlite(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.delenv("PLANDECK_DATABASE_URL")
+        with pytest.raises(
+            ConfigurationError,
+            match=r"^invalid settings: PLANDECK_DATABASE_URL must point to PostgreSQL in production "
+            r"\(or set PLANDECK_SERVER_ALLOW_SQLITE=true",
+        ):
+            load_settings()
+
+    def test_configured_sqlite(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.setenv("PLANDECK_DATABASE_URL", f"SQLite+pysqlite:///{tmp_path}/x.db")
+        with pytest.raises(ConfigurationError, match="must point to PostgreSQL in production"):
+            load_settings()
+
+    def test_sqlite_when_explicitly_allowed(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.delenv("PLANDECK_DATABASE_URL")
+        monkeypatch.setenv("PLANDECK_SERVER_ALLOW_SQLITE", "true")
+        settings = load_settings()
+        assert (settings.uses_sqlite, settings.server.worker_count(sqlite=True)) == (True, 1)
+
+    def test_insecure_cookies(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.setenv("PLANDECK_AUTH_COOKIE_SECURE", "false")
+        with pytest.raises(
+            ConfigurationError,
+            match=r"^invalid settings: PLANDECK_AUTH_COOKIE_SECURE=false would send session "
+            "cookies over plain HTTP: unset it in production",
+        ):
+            load_settings()
+
+    def test_missing_allowed_hosts(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.delenv("PLANDECK_SERVER_ALLOWED_HOSTS")
+        with pytest.raises(
+            ConfigurationError,
+            match=r"^invalid settings: PLANDECK_SERVER_ALLOWED_HOSTS must list the host names",
+        ):
+            load_settings()
+
+    def test_empty_allowed_hosts(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        _production_ready(monkeypatch)
+        monkeypatch.setenv("PLANDECK_SERVER_ALLOWED_HOSTS", " , ")
+        with pytest.raises(ConfigurationError, match="PLANDECK_SERVER_ALLOWED_HOSTS must list"):
+            load_settings()
+
+    def test_every_refusal_is_reported_at_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PLANDECK_ENVIRONMENT", "production")
+        monkeypatch.setenv("PLANDECK_AUTH_COOKIE_SECURE", "false")
+        with pytest.raises(ConfigurationError) as info:
+            load_settings()
+        message = str(info.value)
+        for variable in (
+            "PLANDECK_SECRET_KEY",
+            "PLANDECK_DATABASE_URL",
+            "PLANDECK_AUTH_COOKIE_SECURE",
+            "PLANDECK_SERVER_ALLOWED_HOSTS",
+        ):
+            assert message.count(variable) == 1, message
+
+    def test_development_requires_none_of_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PLANDECK_AUTH_COOKIE_SECURE", "false")
+        settings = load_settings()
+        assert (settings.uses_sqlite, settings.server.allowed_hosts) == (True, [])
+
+
+class TestServerSettings:
+    def test_defaults(self) -> None:
+        server = load_settings().server
+        assert server.workers is None
+        assert server.trusted_proxies == ["127.0.0.1", "::1"]
+        assert (server.graceful_timeout_seconds, server.keepalive_seconds) == (30, 65)
+        assert server.allow_sqlite is False
+
+    def test_lists_are_comma_separated_or_json(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PLANDECK_SERVER_ALLOWED_HOSTS", "plan.example.com, *.example.org")
+        monkeypatch.setenv("PLANDECK_SERVER_TRUSTED_PROXIES", '["10.0.0.0/8", "192.0.2.4"]')
+        server = load_settings().server
+        assert server.allowed_hosts == ["plan.example.com", "*.example.org"]
+        assert server.trusted_proxies == ["10.0.0.0/8", "192.0.2.4"]
+
+    def test_no_trusted_proxy(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("PLANDECK_SERVER_TRUSTED_PROXIES", "")
+        assert load_settings().server.trusted_proxies == []
+
+    def test_a_proxy_that_is_not_an_address_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("PLANDECK_SERVER_TRUSTED_PROXIES", "127.0.0.1,nginx")
+        with pytest.raises(
+            ConfigurationError,
+            match=r"PLANDECK_SERVER_TRUSTED_PROXIES: 'nginx' is not an IP address",
+        ):
+            load_settings()
+
+    @pytest.mark.parametrize("value", ["0", "many"])
+    def test_bad_worker_count_names_the_variable(
+        self, monkeypatch: pytest.MonkeyPatch, value: str
+    ) -> None:
+        monkeypatch.setenv("PLANDECK_SERVER_WORKERS", value)
+        with pytest.raises(ConfigurationError, match="PLANDECK_SERVER_WORKERS: "):
+            load_settings()
+
+    def test_worker_count(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        server = load_settings().server
+        expected = min(2 * (os.cpu_count() or 1) + 1, 8)
+        assert server.worker_count(sqlite=False) == expected
+        assert server.worker_count(sqlite=True) == 1
+        monkeypatch.setenv("PLANDECK_SERVER_WORKERS", "3")
+        assert load_settings().server.worker_count(sqlite=True) == 3

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, SecretStr
 
-from plandeck.config import Environment, HttpSettings, RateLimitSettings, Settings
+from plandeck.config import Environment, HttpSettings, RateLimitSettings, ServerSettings, Settings
 from plandeck.kit.problems import install_problem_handlers
 from plandeck.kit.ratelimit import OnRefused
 from plandeck.kit.security import install_http_hardening
@@ -36,6 +36,8 @@ def make_settings(
             enabled=enabled, per_ip=per_ip, per_user=per_user, login=login
         ),
         http=HttpSettings(max_body_bytes=max_body_bytes),
+        # What production requires; the test client's host is "testserver".
+        server=ServerSettings(allowed_hosts=["testserver"], allow_sqlite=True),
     )
 
 

@@ -15,6 +15,7 @@ from plandeck.kit.security import (
     CONTENT_SECURITY_POLICY,
     DOCS_CONTENT_SECURITY_POLICY,
     STRICT_TRANSPORT_SECURITY,
+    AllowedHostsMiddleware,
     BodySizeLimitMiddleware,
     install_http_hardening,
 )
@@ -145,6 +146,54 @@ class TestInstall:
             settings = settings.model_copy(update={"rate_limit": section})
         with pytest.raises(ConfigurationError, match=variable):
             make_app(settings)
+
+
+class TestAllowedHosts:
+    """Production answers only for PLANDECK_SERVER_ALLOWED_HOSTS ("testserver" here)."""
+
+    async def test_production_refuses_a_foreign_host(self) -> None:
+        app = make_app(make_settings(production=True))
+        async with client_for(app) as client:
+            own = await client.get("/api/v1/ping")
+            foreign = await client.get("/api/v1/ping", headers={"Host": "evil.example"})
+        assert own.status_code == 200
+        assert foreign.status_code == 400
+        assert foreign.text == "Invalid host header"
+        assert app.state.calls == 1, "the route never ran for the foreign host"
+        assert_hardened(foreign)
+
+    async def test_wildcard_subdomains(self) -> None:
+        settings = make_settings(production=True)
+        server = settings.server.model_copy(update={"allowed_hosts": ["*.example.com"]})
+        app = make_app(settings.model_copy(update={"server": server}))
+        async with client_for(app) as client:
+            sub = await client.get("/api/v1/ping", headers={"Host": "plan.example.com:8443"})
+            other = await client.get("/api/v1/ping", headers={"Host": "example.org"})
+        assert (sub.status_code, other.status_code) == (200, 400)
+
+    async def test_probes_answer_whatever_the_host(self) -> None:
+        settings = make_settings(production=True)
+        app = create_app(settings)
+        async with client_for(app) as client:
+            health = await client.get("/healthz", headers={"Host": "10.1.2.3:8000"})
+            page = await client.get("/login", headers={"Host": "10.1.2.3:8000"})
+        assert health.status_code == 200
+        assert page.status_code == 400
+
+    async def test_development_answers_any_host(self) -> None:
+        app = make_app(make_settings())
+        async with client_for(app) as client:
+            response = await client.get("/api/v1/ping", headers={"Host": "anything.example"})
+        assert response.status_code == 200
+        assert AllowedHostsMiddleware not in [m.cls for m in app.user_middleware]
+
+    def test_host_check_is_outside_the_rate_limiter(self) -> None:
+        app = make_app(make_settings(production=True))
+        assert [m.cls for m in app.user_middleware] == [
+            AllowedHostsMiddleware,
+            RateLimitMiddleware,
+            BodySizeLimitMiddleware,
+        ]
 
 
 LIMIT = 64 * 1024

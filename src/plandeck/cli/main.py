@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -130,22 +132,82 @@ def downgrade(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    production: Annotated[
+        bool,
+        typer.Option(
+            "--production",
+            help="Run as PLANDECK_ENVIRONMENT=production: its checks, PLANDECK_SERVER_* workers, "
+            "trusted proxies and graceful shutdown.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web UI and the API with uvicorn. The embedded SQLite database is migrated first."""
     import uvicorn
 
     from plandeck.app import create_app
 
+    if production and os.environ.get("PLANDECK_ENVIRONMENT", "").lower() != "production":
+        # In the environment, not only in this process's settings: every worker reads it.
+        os.environ["PLANDECK_ENVIRONMENT"] = "production"
+        get_settings.cache_clear()
     settings = _settings()
+    from plandeck.ops.logging import configure_logging
+
+    configure_logging(settings)
     asyncio.run(_with_database(settings, _noop))
+    # Built here in production too: a bad rate limit or Redis URL stops this process with one
+    # line, rather than every worker failing in a loop.
+    target: Any = create_app(settings)
+    options: dict[str, Any] = {"proxy_headers": False}
+    metrics_dir = None
+    if settings.is_production:
+        target, options, metrics_dir = _production_server(settings)
     out.print(f"plandeck {__version__} serving on http://{host}:{port} ({_describe(settings)})")
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            target,
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            # plandeck's own logging (plandeck.ops.logging), which writes one line per request.
+            log_config=None,
+            access_log=False,
+            **options,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _production_server(settings: Settings) -> tuple[str, dict[str, Any], str | None]:
+    """uvicorn's target and options for production: workers made by the app factory, proxy
+    headers believed only from ``PLANDECK_SERVER_TRUSTED_PROXIES``, graceful shutdown.
+
+    The third value is the metrics directory made for this run, to remove afterwards."""
+    server = settings.server
+    workers = server.worker_count(sqlite=settings.uses_sqlite)
+    options: dict[str, Any] = {
+        "factory": True,
+        "workers": workers,
+        "proxy_headers": bool(server.trusted_proxies),
+        "forwarded_allow_ips": server.trusted_proxies or None,
+        "timeout_keep_alive": server.keepalive_seconds,
+        "timeout_graceful_shutdown": server.graceful_timeout_seconds,
+        "limit_concurrency": server.limit_concurrency,
+        "server_header": False,
+    }
+    made = None
+    if workers > 1:
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The workers' metrics meet in files there; a fresh directory per run, so no
+            # dead process's counters are added to this run's.
+            made = tempfile.mkdtemp(prefix="plandeck-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+        if not settings.redis_url:
+            err.print(
+                f"note: {workers} workers without PLANDECK_REDIS_URL: each keeps its own rate limits"
+            )
+    return "plandeck.app:create_app", options, made
 
 
 async def _noop(_engine: Any) -> None:
@@ -251,6 +313,7 @@ def _describe(settings: Settings) -> str:
 
 def _register_commands() -> None:
     from plandeck.cli import (
+        backup,  # noqa: F401 - registers backup and restore
         plans,  # noqa: F401 - registers import, export and check
         purge,  # noqa: F401 - registers purge
         remote,  # noqa: F401 - registers login, logout, stories and tasks (remote mode)

@@ -7,7 +7,10 @@ they only look at the scope and wrap ``send``/``receive``, never build ``Request
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plandeck.config import Settings
@@ -175,13 +178,45 @@ class BodySizeLimitMiddleware:
         await response(scope, receive, send)
 
 
+# Probes and scrapers address the app by its IP or service name, not its public host name.
+HOST_CHECK_EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class AllowedHostsMiddleware:
+    """Starlette's ``TrustedHostMiddleware`` for every path but the health probes and /metrics.
+
+    A request whose ``Host`` is not among ``allowed_hosts`` gets 400 before any route runs,
+    so a forged host never reaches links, redirects or cookies built from it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: Iterable[str],
+        exempt_paths: frozenset[str] = HOST_CHECK_EXEMPT_PATHS,
+    ) -> None:
+        self.app = app
+        self._checked = TrustedHostMiddleware(
+            app, allowed_hosts=list(allowed_hosts), www_redirect=False
+        )
+        self._exempt_paths = exempt_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self._exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        await self._checked(scope, receive, send)
+
+
 def install_http_hardening(
     app: FastAPI, settings: Settings, *, on_refused: OnRefused | None = None
 ) -> None:
-    """Add the body limit, the rate limiter and the security headers to ``app``.
+    """Add the body limit, the rate limiter, the host check and the security headers to ``app``.
 
-    From the outside in: security headers, Starlette's ServerErrorMiddleware, the rate
-    limiter, the body limit, then the app. The rate limiter comes before the body limit so
+    From the outside in: security headers, Starlette's ServerErrorMiddleware, the allowed
+    hosts check (production only), the rate limiter, the body limit, then the app. A request
+    for a foreign host is refused before it costs a rate-limit hit. The rate limiter comes before the body limit so
     that oversized uploads count against a client's limit; the body limit sits next to the
     app so that it can replace the app's response to an over-long stream.
 
@@ -195,6 +230,8 @@ def install_http_hardening(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     if settings.rate_limit.enabled:
         app.add_middleware(RateLimitMiddleware, settings=settings, on_refused=on_refused)
+    if settings.is_production:
+        app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.server.allowed_hosts)
 
     build_stack = app.build_middleware_stack
     production = settings.is_production
