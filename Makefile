@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): most tests wait on servers, browsers and PostgreSQL, so two
+# processes use a 2-CPU machine well; 1 runs the suite in this process.
+PYTEST_WORKERS ?= 2
 # apt-get needs root; use sudo when we are not root and it exists.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
@@ -59,7 +62,7 @@ lint: install-dev
 
 pytest: install-dev
 	$(BIN)/python scripts/vendor_assets.py --tests
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 $(PYTEST_ARGS)
+	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=90 -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## vendor: fetch the pinned front-end files from the npm registry (checked by integrity)
 vendor: install-dev
