@@ -28,7 +28,7 @@ from plandeck.models import (
     StoryStatus,
     User,
 )
-from plandeck.plans.schemas import StoryFilter, StoryMove, StorySort
+from plandeck.plans.schemas import StoryCreate, StoryFilter, StoryMove, StorySort
 from plandeck.plans.stories import STORY_SORTING, story_service
 from plandeck.plans.tasks import task_service
 from tests.databases import TestDatabase
@@ -753,6 +753,41 @@ class TestConcurrentMoves:
         ranks = [row["rank"] for row in rows]
         assert ranks == sorted(ranks)
         assert len(set(ranks)) == 4
+
+
+class TestConcurrentCreates:
+    async def test_two_sessions_creating_stories_get_the_next_keys_in_turn(
+        self, fresh_database: TestDatabase
+    ) -> None:
+        """Both keys are generated: the second create waits for the first to commit (the
+        project's row is held on PostgreSQL) and takes the key after it, instead of the same
+        key and a 409 from the unique constraint (found by the scale-out load test)."""
+        sessionmaker = create_sessionmaker(fresh_database.engine)
+        async with unit_of_work(sessionmaker) as session:
+            owner = await make_user(session)
+            project = await make_project(session, owner, key="CK")
+        first_created = asyncio.Event()
+        release_first = asyncio.Event()
+
+        async def create(title: str, *, hold: bool) -> str:
+            async with unit_of_work(sessionmaker) as session:
+                actor, in_project = await _reload(session, owner, project)
+                story = await story_service.create(
+                    session, actor, in_project, StoryCreate(title=title)
+                )
+                if hold:
+                    first_created.set()
+                    await release_first.wait()
+                return story.key
+
+        first = asyncio.create_task(create("first", hold=True))
+        await first_created.wait()
+        second = asyncio.create_task(create("second", hold=False))
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second create must wait for the first to commit"
+        release_first.set()
+        keys = await asyncio.wait_for(asyncio.gather(first, second), timeout=30)
+        assert keys == ["CK-1", "CK-2"]
 
 
 async def _reload(session: AsyncSession, owner: User, project: Project) -> tuple[User, Project]:

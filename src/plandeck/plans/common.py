@@ -56,6 +56,18 @@ async def live_reference(
         ) from None
 
 
+async def lock_project(session: AsyncSession, project: Project) -> None:
+    """Hold ``project``'s row until the transaction ends, for writes that pick the next free
+    value (a generated story key): on PostgreSQL a concurrent one waits here for this one's
+    commit and then sees its key, instead of choosing the same one and failing on the unique
+    constraint. ``FOR NO KEY UPDATE``: the rows that merely reference the project (activity,
+    new stories with given keys) do not wait for it. SQLite runs one writer at a time already
+    (the clause is left out there)."""
+    await session.execute(
+        select(Project.id).where(Project.id == project.id).with_for_update(key_share=True)
+    )
+
+
 def check_version(entity: str, obj: Phase | Sprint | Story | Project, expected: int | None) -> None:
     if expected is not None and expected != obj.version:
         raise StaleVersion(entity, obj.id, expected=expected, current=obj.version)

@@ -49,7 +49,7 @@ from plandeck.models import (
 from plandeck.models.base import UTCDateTime
 from plandeck.plans import schemas
 from plandeck.plans.base import ProjectChildService, ensure_free
-from plandeck.plans.common import check_version, live_reference
+from plandeck.plans.common import check_version, live_reference, lock_project
 from plandeck.plans.ranking import last_rank, rank_between
 from plandeck.plans.schemas import StoryCreate, StoryFilter, StoryMove, StoryUpdate
 
@@ -349,6 +349,7 @@ class StoryService(ProjectChildService[Story]):
         await self._check_assignee(session, project, data.assignee_id)
         values = data.model_dump()
         if data.key is None:
+            await lock_project(session, project)
             values["key"] = await self._next_key(session, project, sprint)
         else:
             await self._key_free(session, project, data.key)
