@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,9 +43,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     save_secrets(directory)
     if hasattr(session.config, "workerinput"):
         return  # the controller scans, once every worker has saved its secrets
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    _report_cluster_load(directory, reporter)
     leaks = find_secrets(directory, load_secrets(directory))
     if leaks:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_sep("=", "secrets found in server logs", red=True)
             for log, secret in leaks:
@@ -51,6 +54,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     elif exitstatus == 0 and session.config.stash.get(_MADE_LOG_DIR, False):
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _report_cluster_load(directory: Path, reporter: Any) -> None:
+    """The scale-out load test's numbers (tests/cluster), in the run's output."""
+    for summary in sorted(directory.glob("cluster-load-*.json")):
+        if reporter is not None:
+            numbers = json.loads(summary.read_text())
+            reporter.write_sep("-", "scale-out load through nginx (tests/cluster)")
+            reporter.write_line(
+                "{requests} requests in {seconds} s: {requests_per_second} requests/s, "
+                "{server_errors} 5xx, {transport_errors} transport errors, {conflicts} edits "
+                "refused with 409; served by process: {served_by_process}".format(**numbers)
+            )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

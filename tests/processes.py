@@ -198,6 +198,7 @@ def running(
     cwd: Path,
     ready_url: str,
     log_path: Path | None = None,
+    timeout: float = 30,
 ) -> Iterator[subprocess.Popen[str]]:
     """``args`` running until the block ends; its output goes to ``log_path`` (by default a
     new file in ``server_log_dir()``, where the end-of-run secrets scan reads it)."""
@@ -216,7 +217,7 @@ def running(
         start_new_session=True,
     )
     try:
-        wait_for_http(ready_url, process, log_path)
+        wait_for_http(ready_url, process, log_path, timeout)
         yield process
     finally:
         if process.poll() is None:
