@@ -61,6 +61,7 @@ def _report_cluster_load(directory: Path, reporter: Any) -> None:
     for summary in sorted(directory.glob("cluster-load-*.json")):
         if reporter is not None:
             numbers = json.loads(summary.read_text())
+            reporter.write_line("")  # ends the progress line
             reporter.write_sep("-", "scale-out load through nginx (tests/cluster)")
             reporter.write_line(
                 "{requests} requests in {seconds} s: {requests_per_second} requests/s, "

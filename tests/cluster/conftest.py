@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,24 +160,18 @@ def cluster(
     )
     logs = server_log_dir()
     tag = uuid.uuid4().hex[:8]
-    with (
-        running(
-            [PLANDECK, "serve", "--production", "--port", str(ports[0])],
-            env=env,
-            cwd=workdir,
-            ready_url=f"http://127.0.0.1:{ports[0]}/readyz",
-            log_path=logs / f"cluster-{tag}-a.log",
-            timeout=120,
-        ),
-        running(
-            [PLANDECK, "serve", "--production", "--port", str(ports[1])],
-            env=env,
-            cwd=workdir,
-            ready_url=f"http://127.0.0.1:{ports[1]}/readyz",
-            log_path=logs / f"cluster-{tag}-b.log",
-            timeout=120,
-        ),
-    ):
+    with ExitStack() as stack:
+        for port, name in zip(ports, "ab", strict=True):
+            stack.enter_context(
+                running(
+                    [PLANDECK, "serve", "--production", "--port", str(port)],
+                    env=env,
+                    cwd=workdir,
+                    ready_url=f"http://127.0.0.1:{port}/readyz",
+                    log_path=logs / f"cluster-{tag}-{name}.log",
+                    timeout=120,
+                )
+            )
         config = nginx_config(
             workdir,
             backends=ports,
