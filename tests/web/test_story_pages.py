@@ -359,6 +359,85 @@ class TestComments:
         assert comments == []
 
 
+def _comments(setup: Setup) -> list[dict[str, Any]]:
+    body: list[dict[str, Any]] = setup.alice.client.get(
+        f"/projects/{setup.key}/stories/{setup.story['key']}/comments"
+    ).json()
+    return body
+
+
+class TestEditComments:
+    def test_the_author_rewrites_a_comment(self, setup: Setup) -> None:
+        setup.post("/comments", body="Frist")
+        (comment,) = _comments(setup)
+        assert f'action="{setup.url}/comments/{comment["id"]}"' in setup.page().text
+        response = setup.post(f"/comments/{comment['id']}", body="First, *fixed*")
+        assert response.status_code == 303
+        assert response.headers["location"].endswith(f"#comment-{comment['id']}")
+        assert [c["body"] for c in _comments(setup)] == ["First, *fixed*"]
+        page = setup.page().text
+        assert "First, <em>fixed</em>" in page
+        assert "Frist" not in page
+
+    def test_an_emptied_comment_comes_back_open_with_the_error(self, setup: Setup) -> None:
+        setup.post("/comments", body="Keep me")
+        (comment,) = _comments(setup)
+        response = setup.post(f"/comments/{comment['id']}", body="  ")
+        assert response.status_code == 422
+        field = f"comment-body-{comment['id']}"
+        assert f'aria-invalid="true" aria-describedby="{field}-error"' in response.text
+        assert '<details class="comment-edit" open>' in response.text
+        assert [c["body"] for c in _comments(setup)] == ["Keep me"]
+
+    def test_the_author_moves_a_comment_to_the_trash(self, setup: Setup) -> None:
+        setup.post("/comments", body="Oops")
+        (comment,) = _comments(setup)
+        response = setup.post(f"/comments/{comment['id']}/delete")
+        assert response.status_code == 303
+        assert response.headers["location"].endswith("#comments")
+        assert _comments(setup) == []
+        trash = setup.alice.client.get(f"/projects/{setup.key}/trash").json()
+        assert any(item["kind"] == "comment" and item["id"] == comment["id"] for item in trash)
+
+    def test_other_members_may_not_change_it_and_an_admin_may_only_delete_it(
+        self, live: LiveServer, setup: Setup
+    ) -> None:
+        setup.post("/comments", body="Alice's words")
+        (comment,) = _comments(setup)
+        url = f"{setup.url}/comments/{comment['id']}"
+        grace = live.browser_for(
+            live.member(setup.alice, setup.key, "member", name="grace"), **HTML
+        )
+        page = grace.get(setup.url)
+        assert f'action="{url}' not in page.text
+        csrf = csrf_of(page)
+        refused = [
+            grace.post(url, data={"csrf_token": csrf, "body": "Grace's words"}),
+            grace.post(url + "/delete", data={"csrf_token": csrf}),
+        ]
+        assert [response.status_code for response in refused] == [403, 403]
+        assert [c["body"] for c in _comments(setup)] == ["Alice's words"]
+
+        ada = live.browser_for(live.member(setup.alice, setup.key, "admin", name="ada"), **HTML)
+        page = ada.get(setup.url)
+        assert f'action="{url}/delete"' in page.text
+        assert f'action="{url}"' not in page.text  # nobody rewrites another's words
+        assert ada.post(url + "/delete", data={"csrf_token": csrf_of(page)}).status_code == 303
+        assert _comments(setup) == []
+
+    def test_a_comment_of_another_story_is_not_found_through_this_one(self, setup: Setup) -> None:
+        other = _story(setup.alice, setup.key, title="Other story")
+        elsewhere = setup.alice.client.post(
+            f"/projects/{setup.key}/stories/{other['key']}/comments", json={"body": "Elsewhere"}
+        ).json()
+        assert setup.post(f"/comments/{elsewhere['id']}", body="Moved?").status_code == 404
+        assert setup.post(f"/comments/{elsewhere['id']}/delete").status_code == 404
+        still = setup.alice.client.get(
+            f"/projects/{setup.key}/stories/{other['key']}/comments"
+        ).json()
+        assert [c["body"] for c in still] == ["Elsewhere"]
+
+
 class TestHistory:
     def test_history_tells_what_happened_newest_first(self, setup: Setup) -> None:
         setup.browser.post(

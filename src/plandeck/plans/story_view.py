@@ -145,10 +145,19 @@ class StoryView:
     history: list[HistoryEntry]
     sprint: Sprint | None
     names: dict[int, str] = field(default_factory=dict)
+    viewer_id: int | None = None
 
     @property
     def can_edit(self) -> bool:
         return self.role.at_least(Role.MEMBER)
+
+    def may_edit_comment(self, comment: Comment) -> bool:
+        """Its author, while a member (``CommentService.update``'s rule)."""
+        return comment.author_id == self.viewer_id and self.can_edit
+
+    def may_delete_comment(self, comment: Comment) -> bool:
+        """Its author while a member, or an admin (``CommentService.delete``'s rule)."""
+        return self.may_edit_comment(comment) or self.role.at_least(Role.ADMIN)
 
     @property
     def tasks_done(self) -> int:
@@ -213,6 +222,7 @@ class StoryViewService:
             history=history,
             sprint=sprint,
             names=names,
+            viewer_id=actor.id,
         )
 
     async def _events(

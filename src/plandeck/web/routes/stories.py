@@ -10,6 +10,7 @@ beside the current values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -22,10 +23,10 @@ from starlette.datastructures import FormData
 
 from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.errors import Conflict, InvalidInput, NotFound, StaleVersion
-from plandeck.models import MoSCoW, Priority, Project, Story, StoryStatus, User
+from plandeck.models import Comment, MoSCoW, Priority, Project, Story, StoryStatus, Task, User
 from plandeck.plans.comments import comment_service
 from plandeck.plans.projects import project_service
-from plandeck.plans.schemas import CommentCreate, StoryUpdate, TaskCreate
+from plandeck.plans.schemas import CommentCreate, CommentUpdate, StoryUpdate, TaskCreate
 from plandeck.plans.stories import story_service
 from plandeck.plans.story_view import StoryView, story_view_service
 from plandeck.plans.tasks import task_service
@@ -189,8 +190,10 @@ def _render(
     task_text: str = "",
     task_parent: str = "",
     comment_body: str = "",
+    editing: tuple[int, str] | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> HTMLResponse:
+    """``editing``: a comment's id and the text typed into its edit form, shown open."""
     return templates.TemplateResponse(
         request,
         "stories/show.html",
@@ -205,6 +208,7 @@ def _render(
             "task_text": task_text,
             "task_parent": task_parent,
             "comment_body": comment_body,
+            "editing": editing,
             "field_labels": FIELD_LABELS,
             "history_labels": HISTORY_LABELS,
             "statuses": list(StoryStatus),
@@ -238,8 +242,19 @@ async def _check_task_of(
 ) -> None:
     """The task must be one of the story's that the URL names (not another story's)."""
     tasks = await task_service.list_by_story_key(session, user, project, story_key)
-    if not any(task.id == task_id for task in tasks):
-        raise NotFound(f"task {task_id} not found in story {story_key}")
+    _check_one_of(tasks, task_id, f"task {task_id} not found in story {story_key}")
+
+
+async def _check_comment_of(
+    session: AsyncSession, user: User, project: Project, story_key: str, comment_id: int
+) -> None:
+    comments = await comment_service.list_by_story_key(session, user, project, story_key)
+    _check_one_of(comments, comment_id, f"comment {comment_id} not found in story {story_key}")
+
+
+def _check_one_of(items: Sequence[Task | Comment], item_id: int, missing: str) -> None:
+    if not any(item.id == item_id for item in items):
+        raise NotFound(missing)
 
 
 @router.get(_PAGE, response_class=HTMLResponse)
@@ -424,3 +439,52 @@ async def add_comment(
         session, visitor.user, project, story_key, data
     )
     return _back(key, story_key, f"comment-{comment.id}")
+
+
+@router.post(_PAGE + "/comments/{comment_id}", response_class=HTMLResponse)
+async def edit_comment(
+    request: Request,
+    key: str,
+    story_key: str,
+    comment_id: int,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    """Its author rewrites a comment; an empty one comes back in its open edit form."""
+    form = await _form(request, settings)
+    body = _text(form, "body").replace("\r\n", "\n")
+    project = await project_service.get(session, visitor.user, key)
+    await _check_comment_of(session, visitor.user, project, story_key, comment_id)
+    try:
+        data = CommentUpdate(body=body)
+    except ValidationError:
+        view = await story_view_service.get(session, visitor.user, key, story_key)
+        return _render(
+            request,
+            visitor,
+            view,
+            errors={f"comment-body-{comment_id}": _COMMENT_MESSAGE},
+            editing=(comment_id, body),
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    await comment_service.update(session, visitor.user, project, comment_id, data)
+    return _back(key, story_key, f"comment-{comment_id}")
+
+
+@router.post(_PAGE + "/comments/{comment_id}/delete")
+async def delete_comment(
+    request: Request,
+    key: str,
+    story_key: str,
+    comment_id: int,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> Response:
+    """To the trash (its author or an admin), from where the trash page restores it."""
+    await _form(request, settings)
+    project = await project_service.get(session, visitor.user, key)
+    await _check_comment_of(session, visitor.user, project, story_key, comment_id)
+    await comment_service.delete(session, visitor.user, project, comment_id)
+    return _back(key, story_key, "comments")
