@@ -3,10 +3,17 @@ comments, history, validation next to the fields, and who may do what."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -59,6 +66,50 @@ def _tasks(caller: Caller, key: str, story_key: str) -> list[dict[str, Any]]:
         f"/projects/{key}/stories/{story_key}/tasks"
     ).json()
     return body
+
+
+@contextmanager
+def _row_held_by_another_save(database_url: str, story_id: int) -> Iterator[Callable[[], None]]:
+    """Another transaction saves the story (a new title and version) and holds the row until
+    the function yielded is called: it waits for a statement blocked on the row, then
+    commits."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=30)
+
+    holder = run(asyncpg.connect(database_url))
+    watcher = run(asyncpg.connect(database_url))
+
+    def commit_when_waited_on() -> None:
+        deadline = time.monotonic() + 30
+        while not run(
+            watcher.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ):
+            assert time.monotonic() < deadline, "the save never waited on the row"
+            time.sleep(0.05)
+        run(holder.execute("COMMIT"))
+
+    try:
+        run(holder.execute("BEGIN"))
+        run(
+            holder.execute(
+                "UPDATE stories SET title = 'Their title', version = version + 1 WHERE id = $1",
+                story_id,
+            )
+        )
+        yield commit_when_waited_on
+    finally:
+        run(holder.close())
+        run(watcher.close())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
 
 
 class Setup:
@@ -224,6 +275,33 @@ class TestSaveStory:
         )
         assert again.status_code == 303
         assert _api_story(setup.alice, setup.key, setup.story["key"])["title"] == "My title"
+
+    def test_a_save_that_loses_the_race_at_the_write_overwrites_nothing(
+        self, live: LiveServer, setup: Setup
+    ) -> None:
+        """Another save commits after this one checked the version but before its write: the
+        write finds a newer row, nothing is written, and the page comes back as for a stale
+        save (the transaction that failed is rolled back and the page read afresh)."""
+        if live.kind != "postgresql":
+            pytest.skip("a row held by another transaction needs PostgreSQL")
+        csrf = csrf_of(setup.page())
+        with (
+            _row_held_by_another_save(live.database_url, setup.story["id"]) as commit_theirs,
+            ThreadPoolExecutor(1) as pool,
+        ):
+            saving = pool.submit(
+                setup.browser.post, setup.url, data=_form(setup.story, csrf, title="My title")
+            )
+            commit_theirs()  # once the save waits on the row
+            response = saving.result(timeout=60)
+        assert response.status_code == 409, response.text
+        assert "Someone else changed this story while you were editing" in response.text
+        assert _input_value(response.text, "title") == "My title"
+        title_row = re.search(r'<tr data-field="title">(.*?)</tr>', response.text, re.S)
+        assert title_row
+        assert "Their title" in title_row.group(1)
+        story = _api_story(setup.alice, setup.key, setup.story["key"])
+        assert (story["title"], story["version"]) == ("Their title", setup.story["version"] + 1)
 
     def test_a_save_without_the_csrf_token_is_refused(self, setup: Setup) -> None:
         response = setup.browser.post(
