@@ -97,6 +97,33 @@ class TestImport:
         assert "Confirm import" in preview.text
         assert _stories(alice, project) == {}, "a preview writes nothing"
 
+    def test_a_persian_reader_gets_the_warnings_in_persian(
+        self, live: LiveServer, alice: Caller, project: str
+    ) -> None:
+        assert alice.client.patch("/users/me", json={"locale": "fa"}).status_code == 200
+        try:
+            browser = Browser(live, alice)
+            document = SMALL.format(title="First").replace(
+                "**Priority:** Low", "**Priority:** <Soon>"
+            )
+            preview = browser.preview(project, "plan.md", document.encode())
+            assert preview.status_code == 200, preview.text
+            warnings = _section(preview.text, "import-warnings")
+            # The sentence is Persian; the document's own word is kept as written (escaped).
+            assert (
+                "استوری 1.2: بی‌تغییر در یادداشت‌هایش نگه داشته شد: "
+                "&#39;**Priority:** &lt;Soon&gt;&#39;"
+            ) in warnings
+            assert "kept verbatim" not in warnings
+            fixture = _section(
+                browser.preview(project, "phase3-plan.md", PLAN.read_bytes()).text,
+                "import-warnings",
+            )
+            assert "متن آسیب‌دیده ترمیم شد" in fixture
+            assert "repaired damaged text" not in fixture
+        finally:
+            alice.client.patch("/users/me", json={"locale": "en"})
+
     def test_confirming_imports_what_was_previewed(
         self, live: LiveServer, alice: Caller, project: str
     ) -> None:

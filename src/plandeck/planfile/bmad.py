@@ -27,6 +27,7 @@ from markdown_it.token import Token
 from plandeck.models import MoSCoW, PhaseStatus, Priority, StoryStatus
 from plandeck.planfile import vocabulary
 from plandeck.planfile.document import (
+    N_,
     Checkbox,
     PhaseDoc,
     PlanDocument,
@@ -333,15 +334,19 @@ class _Fields:
             if digits := re.search(r"\d+", normalise_digits(value)):
                 self.points = int(digits[0])
             else:
-                self._warn(line, f"story points {value!r} are not a number; left empty")
+                self._warn(
+                    line,
+                    N_("story points %(value)s are not a number; left empty"),
+                    value=repr(value),
+                )
         elif name == "priority" and self.priority is None:
             self.priority = lookup(vocabulary.PRIORITY, value)
             if self.priority is None:
-                self._warn(line, f"unknown priority {value!r}; left empty")
+                self._warn(line, N_("unknown priority %(value)s; left empty"), value=repr(value))
         elif name == "moscow" and self.moscow is None:
             self.moscow = lookup(vocabulary.MOSCOW, value)
             if self.moscow is None:
-                self._warn(line, f"unknown MoSCoW word {value!r}; left empty")
+                self._warn(line, N_("unknown MoSCoW word %(value)s; left empty"), value=repr(value))
 
     def apply(self, story: StoryDoc) -> None:
         story.points, story.priority, story.moscow = self.points, self.priority, self.moscow
@@ -349,10 +354,12 @@ class _Fields:
             word, line = self.status
             story.status = _story_status(word)
             if story.status is None:
-                self._warn(line, f"unknown status {word!r}; left empty")
+                self._warn(line, N_("unknown status %(value)s; left empty"), value=repr(word))
 
-    def _warn(self, line: int, message: str) -> None:
-        self.warnings.append(PlanWarning(self.file, line, message))
+    def _warn(self, line: int, template: str, **params: object) -> None:
+        self.warnings.append(
+            PlanWarning(self.file, line, template, params=PlanWarning.pack(params))
+        )
 
 
 def _split_title(text: str) -> tuple[str, int | None]:
@@ -396,10 +403,12 @@ def _read_story(md: _Markdown) -> _StoryRead:
         key = from_file[0]
     elif key is not None and from_file is not None and from_file[0] != key:
         warnings.append(
-            PlanWarning(
+            PlanWarning.of(
                 md.file,
                 title_block.start + 1 if title_block else 1,
-                f"the title says Story {key}, the file name {from_file[0]}; the title wins",
+                N_("the title says Story %(key)s, the file name %(named)s; the title wins"),
+                key=key,
+                named=from_file[0],
             )
         )
     if key is None:
@@ -539,10 +548,14 @@ def _read_epics(md: _Markdown) -> PlanDocument:
             phase = _read_epic(md, heading, epic, [headings[i] for i in inside], end, doc)
             if phase.number in phases:
                 doc.warnings.append(
-                    PlanWarning(
+                    PlanWarning.of(
                         md.file,
                         phase.line,
-                        f"Epic {phase.number} appears twice; the first one's title and description are kept",
+                        N_(
+                            "Epic %(epic)s appears twice; the first one's title and description"
+                            " are kept"
+                        ),
+                        epic=phase.number,
                     )
                 )
             else:
@@ -563,10 +576,12 @@ def _read_epics(md: _Markdown) -> PlanDocument:
 def _add_story(doc: PlanDocument, story: StoryDoc) -> None:
     if (first := doc.story(story.key)) is not None:
         doc.warnings.append(
-            PlanWarning(
+            PlanWarning.of(
                 doc.file,
                 story.line,
-                f"Story {story.key} appears twice (first at line {first.line}); this one is skipped",
+                N_("Story %(key)s appears twice (first at line %(first)s); this one is skipped"),
+                key=story.key,
+                first=first.line,
             )
         )
     else:
@@ -604,10 +619,11 @@ def _read_epic(
                 phase.status = lookup({**vocabulary.PHASE_STATUS, **_BMAD_EPIC_STATUS}, label.value)
                 if phase.status is None:
                     doc.warnings.append(
-                        PlanWarning(
+                        PlanWarning.of(
                             md.file,
                             number_of_line + 1,
-                            f"unknown epic status {label.value!r}; left empty",
+                            N_("unknown epic status %(value)s; left empty"),
+                            value=repr(label.value),
                         )
                     )
 
@@ -630,10 +646,16 @@ def _read_epic(
             found = _read_epic_story(md, sub, story, inside[index + 1 : stop], stop_line, doc)
             if found.phase != number:
                 doc.warnings.append(
-                    PlanWarning(
+                    PlanWarning.of(
                         md.file,
                         found.line,
-                        f"Story {found.key} sits under Epic {number}; it is filed under epic {found.phase}, the number before the dot",
+                        N_(
+                            "Story %(key)s sits under Epic %(epic)s; it is filed under epic"
+                            " %(filed)s, the number before the dot"
+                        ),
+                        key=found.key,
+                        epic=number,
+                        filed=found.phase,
                     )
                 )
             _add_story(doc, found)
@@ -805,10 +827,12 @@ def _read_sprint_status(text: str, file: str) -> _SprintStatus:
             status = lookup({**vocabulary.PHASE_STATUS, **_BMAD_EPIC_STATUS}, entry.word)
             if status is None:
                 result.warnings.append(
-                    PlanWarning(
+                    PlanWarning.of(
                         file,
                         entry.line,
-                        f"unknown epic status {entry.word!r} for {raw_key}; left empty",
+                        N_("unknown epic status %(value)s for %(key)s; left empty"),
+                        value=repr(entry.word),
+                        key=raw_key,
                     )
                 )
             result.epics[int(epic[1])] = (entry, status)
@@ -817,17 +841,22 @@ def _read_sprint_status(text: str, file: str) -> _SprintStatus:
             story_status = _story_status(entry.word) if entry.word else None
             if story_status is None:
                 result.warnings.append(
-                    PlanWarning(
-                        file, entry.line, f"unknown status {entry.word!r} for {raw_key}; left empty"
+                    PlanWarning.of(
+                        file,
+                        entry.line,
+                        N_("unknown status %(value)s for %(key)s; left empty"),
+                        value=repr(entry.word),
+                        key=raw_key,
                     )
                 )
             result.stories[f"{int(story[1])}.{int(story[2])}"] = (entry, story_status)
         else:
             result.warnings.append(
-                PlanWarning(
+                PlanWarning.of(
                     file,
                     entry.line,
-                    f"{raw_key!s} is no story (N-M-slug) or epic (epic-N) key; skipped",
+                    N_("%(key)s is no story (N-M-slug) or epic (epic-N) key; skipped"),
+                    key=raw_key,
                 )
             )
     return result
@@ -902,7 +931,7 @@ def read_bmad_folder(files: dict[str, str]) -> PlanDocument:
         elif kind == "status":
             status_docs.append(_read_sprint_status(files[path], path))
         else:
-            merge.warn(path, 1, "not a plan document, skipped")
+            merge.warn(path, 1, N_("not a plan document, skipped"))
     # Epics first, story files over them, then the tracker's statuses: the order of the rules.
     for epics in epic_docs:
         merge.add_epics(epics)
@@ -926,8 +955,8 @@ class _Merge:
         default_factory=dict
     )
 
-    def warn(self, file: str, line: int | None, message: str) -> None:
-        self.doc.warnings.append(PlanWarning(file, line, message))
+    def warn(self, file: str, line: int | None, template: str, **params: object) -> None:
+        self.doc.warnings.append(PlanWarning(file, line, template, params=PlanWarning.pack(params)))
 
     def add_epics(self, epics: PlanDocument) -> None:
         self.doc.headings.extend(epics.headings)
@@ -937,7 +966,12 @@ class _Merge:
                 self.warn(
                     epics.file,
                     phase.line,
-                    f"Epic {phase.number} is also described at line {first.line} of an earlier document; the first is kept",
+                    N_(
+                        "Epic %(epic)s is also described at line %(first)s of an earlier"
+                        " document; the first is kept"
+                    ),
+                    epic=phase.number,
+                    first=first.line,
                 )
             else:
                 self.phases[phase.number] = phase
@@ -946,7 +980,9 @@ class _Merge:
                 self.warn(
                     story.file,
                     story.line,
-                    f"Story {story.key} is also in {known.file}; the first is kept",
+                    N_("Story %(key)s is also in %(other)s; the first is kept"),
+                    key=story.key,
+                    other=known.file,
                 )
             else:
                 self.stories[story.key] = story
@@ -959,7 +995,9 @@ class _Merge:
             self.warn(
                 story.file,
                 story.line or 1,
-                f"Story {story.key} also has the story file {other}; this file is skipped",
+                N_("Story %(key)s also has the story file %(other)s; this file is skipped"),
+                key=story.key,
+                other=other,
             )
             return
         self.story_files[story.key] = story.file
@@ -1006,13 +1044,29 @@ class _Merge:
             self.warn(
                 where,
                 line,
-                f"Story {story.key} is {word!r} here but {entry.word!r} in {there}; the more advanced {status.value} wins",
+                N_(
+                    "Story %(key)s is %(here)s here but %(there)s in %(other)s; the more"
+                    " advanced %(status)s wins"
+                ),
+                key=story.key,
+                here=repr(word),
+                there=repr(entry.word),
+                other=there,
+                status=status.value,
             )
         else:
             self.warn(
                 file,
                 entry.line,
-                f"Story {story.key} is {entry.word!r} here but {word!r} in {here}; kept {current.value}, a status never moves back",
+                N_(
+                    "Story %(key)s is %(here)s here but %(there)s in %(other)s; kept"
+                    " %(status)s, a status never moves back"
+                ),
+                key=story.key,
+                here=repr(entry.word),
+                there=repr(word),
+                other=here,
+                status=current.value,
             )
 
     def finish(self) -> PlanDocument:
@@ -1023,7 +1077,12 @@ class _Merge:
                 self.warn(
                     story.file,
                     story.line or 1,
-                    f"no epics document describes epic {story.phase} of Story {story.key}; created 'Epic {story.phase}'",
+                    N_(
+                        "no epics document describes epic %(epic)s of Story %(key)s; created"
+                        " 'Epic %(epic)s'"
+                    ),
+                    epic=story.phase,
+                    key=story.key,
                 )
         for number, (file, entry, phase_status) in sorted(self.epic_statuses.items()):
             phase = self.phases.get(number)
@@ -1032,7 +1091,8 @@ class _Merge:
                 self.warn(
                     file,
                     entry.line,
-                    f"no epics document describes epic {number}; created 'Epic {number}'",
+                    N_("no epics document describes epic %(epic)s; created 'Epic %(epic)s'"),
+                    epic=number,
                 )
             if phase.status is None:
                 phase.status = phase_status
@@ -1040,7 +1100,14 @@ class _Merge:
                 self.warn(
                     file,
                     entry.line,
-                    f"Epic {number} is {entry.word!r} here but {phase.status.value!r} in its epics document; kept {phase.status.value}",
+                    N_(
+                        "Epic %(epic)s is %(here)s here but %(there)s in its epics document;"
+                        " kept %(status)s"
+                    ),
+                    epic=number,
+                    here=repr(entry.word),
+                    there=repr(phase.status.value),
+                    status=phase.status.value,
                 )
         self.doc.phases = sorted(self.phases.values(), key=lambda p: p.number)
         self.doc.stories = stories

@@ -6,19 +6,58 @@ phases, sprints, stories and tasks; the exporters write one back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from plandeck.models import MoSCoW, PhaseStatus, Priority, StoryStatus
 
 
-@dataclass(frozen=True)
+def N_(template: str) -> str:  # noqa: N802 - gettext's name for "mark, translate later"
+    """Marks a warning's template for the pages' catalogs (``make i18n`` extracts it)."""
+    return template
+
+
+@dataclass(frozen=True, eq=False)
 class PlanWarning:
-    """Something the reader could not map, or repaired; ``line`` is 1-based."""
+    """Something the reader could not map, or repaired; ``line`` is 1-based.
+
+    ``template`` is an English sentence with ``%(name)s`` fields filled from ``params``: the
+    CLI and the API show ``message``; the pages look ``template`` up in their language's
+    catalog and fill it the same way. Warnings are equal when they say the same thing.
+    """
 
     file: str
     line: int | None
-    message: str
+    template: str
     error: bool = False  # an error makes the document unfit to import (``plandeck check`` fails)
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(
+        cls, file: str, line: int | None, template: str, *, error: bool = False, **params: object
+    ) -> PlanWarning:
+        return cls(file, line, template, error, cls.pack(params))
+
+    @staticmethod
+    def pack(params: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+        return tuple((name, str(value)) for name, value in params.items())
+
+    @property
+    def arguments(self) -> dict[str, str]:
+        return dict(self.params)
+
+    @property
+    def message(self) -> str:
+        return self.template % self.arguments if self.params else self.template
+
+    def _key(self) -> tuple[str, int | None, str, bool]:
+        return (self.file, self.line, self.message, self.error)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PlanWarning) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

@@ -52,6 +52,7 @@ from plandeck.planfile.bulk import (
     json_value,
 )
 from plandeck.planfile.document import (
+    N_,
     Checkbox,
     PhaseDoc,
     PlanDocument,
@@ -517,11 +518,16 @@ class PlanImporter:
                 del values[name]
         if "status" in values and STATUS_PROGRESS[values["status"]] < STATUS_PROGRESS[story.status]:
             self.report.warnings.append(
-                PlanWarning(
+                PlanWarning.of(
                     doc.file,
                     doc.line,
-                    f"story {doc.key} stays {story.status.value}: an import never moves a story "
-                    f"back (the document says {values['status'].value})",
+                    N_(
+                        "story %(key)s stays %(status)s: an import never moves a story back (the"
+                        " document says %(document)s)"
+                    ),
+                    key=doc.key,
+                    status=story.status.value,
+                    document=values["status"].value,
                 )
             )
             del values["status"]
@@ -537,7 +543,7 @@ class PlanImporter:
             tree = tree or {}
             current_tasks = _checklist(tree)
             if "tasks" in previous and current_tasks not in (previous["tasks"], doc_tasks):
-                self._conflict(doc, "tasks", "the checklist")
+                self._conflict(doc, "tasks")
             if self.match_tasks(story, tree, tree.get(None, []), doc.tasks):
                 changed["tasks"] = (len(current_tasks), len(doc_tasks))
         if story.import_baseline != baseline:
@@ -559,16 +565,29 @@ class PlanImporter:
             return True
         current = to_json(getattr(story, name))
         if current not in (previous[name], doc_value):
-            self._conflict(doc, name, f"{current!r} in the tracker, now {doc_value!r}")
+            self._conflict(doc, name, tracker=repr(current), document=repr(doc_value))
         return False
 
-    def _conflict(self, doc: StoryDoc, name: str, detail: str) -> None:
+    def _conflict(self, doc: StoryDoc, name: str, **values: str) -> None:
+        """Both sides changed ``name``; ``values``: the tracker's and the document's (a field's
+        values; none for the checklist)."""
+        template = (
+            N_(
+                "conflict: story %(key)s %(field)s was changed in the tracker and in the document"
+                " (%(tracker)s in the tracker, now %(document)s); the document's version was taken"
+            )
+            if values
+            else N_(
+                "conflict: story %(key)s %(field)s was changed in the tracker and in the document"
+                " (the checklist); the document's version was taken"
+            )
+        )
         self.report.warnings.append(
             PlanWarning(
                 doc.file,
                 doc.line,
-                f"conflict: story {doc.key} {name} was changed in the tracker and in the document "
-                f"({detail}); the document's version was taken",
+                template,
+                params=PlanWarning.pack({"key": doc.key, "field": name, **values}),
             )
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from plandeck.planfile.document import PlanDocument, PlanSyntaxError, PlanWarning
+from plandeck.planfile.document import N_, PlanDocument, PlanSyntaxError, PlanWarning
 from plandeck.planfile.encoding import decode_document
 from plandeck.planfile.sprint_plan import parse_sprint_plan
 
@@ -17,10 +17,13 @@ PLAN_SUFFIXES = {".md", ".markdown", ".yaml", ".yml"}
 def _repairs(display: str, data: bytes) -> tuple[str, list[PlanWarning]]:
     result = decode_document(data)
     warnings = [
-        PlanWarning(
+        PlanWarning.of(
             display,
             repair.line,
-            f"repaired damaged text {repair.before!r} -> {repair.after!r} ({repair.note})",
+            N_("repaired damaged text %(before)s -> %(after)s (%(note)s)"),
+            before=repr(repair.before),
+            after=repr(repair.after),
+            note=repair.note,
         )
         for repair in result.repairs
     ]

@@ -14,6 +14,7 @@ from typing import Any
 
 from plandeck.models import MoSCoW
 from plandeck.planfile.document import (
+    N_,
     Checkbox,
     PhaseDoc,
     PlanDocument,
@@ -120,8 +121,8 @@ class _Reader:
         self.task_stack: list[tuple[int, Checkbox]] = []
         self.number = 0  # the line being read
 
-    def warn(self, line: int, message: str, *, error: bool = False) -> None:
-        self.doc.warnings.append(PlanWarning(self.file, line, message, error))
+    def warn(self, line: int, template: str, *, error: bool = False, **params: object) -> None:
+        self.doc.warnings.append(PlanWarning.of(self.file, line, template, error=error, **params))
 
     # Verbatim notes
 
@@ -133,7 +134,11 @@ class _Reader:
             self.notes = _Section()
             self.outline.append({"kind": "notes", "section": self.notes})
             if line.strip():
-                self.warn(self.number, f"kept verbatim in the phase notes: {line.strip()[:60]!r}")
+                self.warn(
+                    self.number,
+                    N_("kept verbatim in the phase notes: %(text)s"),
+                    text=repr(line.strip()[:60]),
+                )
         self.notes.lines.append(line)
 
     def story_note(self, line: str) -> None:
@@ -142,7 +147,9 @@ class _Reader:
         if line.strip() and not self.story.notes.strip():
             self.warn(
                 self.number,
-                f"story {self.story.key}: kept verbatim in its notes: {line.strip()[:60]!r}",
+                N_("story %(key)s: kept verbatim in its notes: %(text)s"),
+                key=self.story.key,
+                text=repr(line.strip()[:60]),
             )
         self.story.notes += line + "\n"
 
@@ -264,7 +271,9 @@ class _Reader:
             line=line,
         )
         if any(s.number == self.sprint.number for s in self.doc.sprints):
-            self.warn(line, f"sprint {self.sprint.number} appears twice", error=True)
+            self.warn(
+                line, N_("sprint %(sprint)s appears twice"), error=True, sprint=self.sprint.number
+            )
         else:
             self.doc.sprints.append(self.sprint)
         if self.context != "stories":
@@ -291,7 +300,11 @@ class _Reader:
         first = self.doc.story(story.key)
         if first is not None:
             self.warn(
-                line, f"story {story.key} appears twice (first on line {first.line})", error=True
+                line,
+                N_("story %(key)s appears twice (first on line %(first)s)"),
+                error=True,
+                key=story.key,
+                first=first.line,
             )
         else:
             self.doc.stories.append(story)
@@ -305,8 +318,9 @@ class _Reader:
         if found is None:
             self.warn(
                 line,
-                f"the timeline names sprint {number}, which the plan does not have",
+                N_("the timeline names sprint %(sprint)s, which the plan does not have"),
                 error=True,
+                sprint=number,
             )
             found = SprintDoc(number=number, name=f"Sprint {number}", line=line)
             self.doc.sprints.append(found)
@@ -438,7 +452,10 @@ class _Reader:
             priority = lookup(PRIORITY, value)
             if priority is None:
                 self.warn(
-                    number, f"story {story.key}: unknown priority {value!r}, kept in its notes"
+                    number,
+                    N_("story %(key)s: unknown priority %(value)s, kept in its notes"),
+                    key=story.key,
+                    value=repr(value),
                 )
                 return False
             story.priority = priority
@@ -446,7 +463,12 @@ class _Reader:
         if kind == "status":
             status = lookup(STORY_STATUS, value)
             if status is None:
-                self.warn(number, f"story {story.key}: unknown status {value!r}, kept in its notes")
+                self.warn(
+                    number,
+                    N_("story %(key)s: unknown status %(value)s, kept in its notes"),
+                    key=story.key,
+                    value=repr(value),
+                )
                 return False
             story.status = status
             return True
@@ -455,8 +477,10 @@ class _Reader:
             if digits is None:
                 self.warn(
                     number,
-                    f"story {story.key}: points must be a whole number, not {value!r}",
+                    N_("story %(key)s: points must be a whole number, not %(value)s"),
                     error=True,
+                    key=story.key,
+                    value=repr(value),
                 )
                 return True
             story.points = _int(digits.group(1))
@@ -494,8 +518,9 @@ class _Reader:
             if story is None:
                 self.warn(
                     line,
-                    f"the prioritisation names story {key}, which the plan does not have",
+                    N_("the prioritisation names story %(key)s, which the plan does not have"),
                     error=True,
+                    key=key,
                 )
             else:
                 story.moscow = moscow
