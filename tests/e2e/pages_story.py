@@ -93,6 +93,17 @@ class StoryPage:
     def comments(self) -> Locator:
         return self.page.locator("article.comment")
 
+    def comment_bodies(self) -> Locator:
+        """The comments as shown (their edit forms, which hold the source too, left out)."""
+        return self.page.locator("article.comment > .markdown")
+
+    def edit_comment(self, index: int, text: str) -> None:
+        comment = self.comments().nth(index)
+        comment.get_by_text("Edit", exact=True).click()
+        comment.get_by_label("Your comment").fill(text)
+        with self.page.expect_navigation():
+            comment.get_by_role("button", name="Save comment").click()
+
     def history(self) -> list[str]:
         return [
             re.sub(r"\s+", " ", text).strip()

@@ -60,7 +60,7 @@ def test_sign_up_import_work_the_sprint_export_and_log_out(
         story.edit(points="13").save()
         expect(story.saved_notice()).to_be_visible()
         story.add_comment("Connected to PostgreSQL 15 on **staging**.")
-        expect(story.comments().first).to_contain_text("staging")
+        expect(story.comment_bodies().first).to_contain_text("staging")
         history = " | ".join(story.history())
         for change in ("status from Draft to Done", "points from 8 to 13", "commented"):
             assert change in history

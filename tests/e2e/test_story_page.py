@@ -146,9 +146,15 @@ def test_add_a_comment_and_see_it_in_the_history(
     expect(page.comments()).to_have_count(0)
     page.add_comment("Looks **right** to me")
     expect(page.comments()).to_have_count(1)
-    expect(page.comments().first.locator("strong")).to_have_text("right")
+    expect(page.comment_bodies().first.locator("strong")).to_have_text("right")
     expect(page.comments().first).to_contain_text("e2e")
     assert page.history()[0].startswith("e2e commented")
+    # Its author rewrites it in place: the edit form opens under the comment.
+    page.edit_comment(0, "Looks *fine* to me")
+    expect(page.comments()).to_have_count(1)
+    expect(page.comment_bodies().first.locator("em")).to_have_text("fine")
+    expect(page.comment_bodies().first).not_to_contain_text("right")
+    assert page.history()[0].startswith("e2e edited a comment")
 
 
 def test_a_stale_save_from_a_second_browser_gets_the_conflict_and_loses_nothing(
@@ -221,15 +227,15 @@ def test_markup_from_users_is_text_and_runs_nothing(
     expect(page.description()).to_contain_text(XSS_SCRIPT)
     expect(page.description()).to_contain_text(XSS_IMG)
     expect(page.description()).to_contain_text(XSS_LINK)
-    expect(page.comments().first).to_contain_text(XSS_SCRIPT)
-    expect(page.comments().first).to_contain_text(XSS_LINK)
+    expect(page.comment_bodies().first).to_contain_text(XSS_SCRIPT)
+    expect(page.comment_bodies().first).to_contain_text(XSS_LINK)
     expect(page.task(XSS_SCRIPT)).to_be_visible()
     # None of it became an element.
     assert user_page.locator("main img").count() == 0
     assert user_page.locator("main script").count() == 0
     assert user_page.locator('a[href^="javascript"]').count() == 0
     # Clicking where the link's text is does nothing either.
-    page.comments().first.get_by_text(XSS_LINK).click()
+    page.comment_bodies().first.get_by_text(XSS_LINK).click()
     user_page.wait_for_timeout(300)
     assert dialogs == []
 
