@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -237,24 +237,75 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-async def _check_task_of(
-    session: AsyncSession, user: User, project: Project, story_key: str, task_id: int
-) -> None:
+async def _check_task_of(post: _StoryPost, task_id: int) -> None:
     """The task must be one of the story's that the URL names (not another story's)."""
-    tasks = await task_service.list_by_story_key(session, user, project, story_key)
-    _check_one_of(tasks, task_id, f"task {task_id} not found in story {story_key}")
+    tasks = await task_service.list_by_story_key(
+        post.session, post.user, post.project, post.story_key
+    )
+    _check_one_of(tasks, task_id, f"task {task_id} not found in story {post.story_key}")
 
 
-async def _check_comment_of(
-    session: AsyncSession, user: User, project: Project, story_key: str, comment_id: int
-) -> None:
-    comments = await comment_service.list_by_story_key(session, user, project, story_key)
-    _check_one_of(comments, comment_id, f"comment {comment_id} not found in story {story_key}")
+async def _check_comment_of(post: _StoryPost, comment_id: int) -> None:
+    comments = await comment_service.list_by_story_key(
+        post.session, post.user, post.project, post.story_key
+    )
+    _check_one_of(comments, comment_id, f"comment {comment_id} not found in story {post.story_key}")
 
 
 def _check_one_of(items: Sequence[Task | Comment], item_id: int, missing: str) -> None:
     if not any(item.id == item_id for item in items):
         raise NotFound(missing)
+
+
+@dataclass(frozen=True)
+class _StoryPost:
+    """A form posted to a story page, its CSRF token checked and the project found for the
+    visitor (a non-member gets 404 before anything of the form is used)."""
+
+    request: Request
+    session: AsyncSession
+    visitor: Visitor
+    project: Project
+    key: str
+    story_key: str
+    form: FormData
+
+    @property
+    def user(self) -> User:
+        return self.visitor.user
+
+    def text(self, name: str) -> str:
+        return _text(self.form, name)
+
+    def back(self, fragment: str = "", *, saved: bool = False) -> RedirectResponse:
+        return _back(self.key, self.story_key, fragment, saved=saved)
+
+    async def view(self) -> StoryView:
+        return await story_view_service.get(self.session, self.user, self.key, self.story_key)
+
+    async def page(
+        self, *, status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY, **context: Any
+    ) -> HTMLResponse:
+        """The story page again, e.g. with what the user typed and why it was refused."""
+        return _render(
+            self.request, self.visitor, await self.view(), status_code=status_code, **context
+        )
+
+
+async def _story_post(
+    request: Request,
+    key: str,
+    story_key: str,
+    session: DbSession,
+    visitor: WebVisitor,
+    settings: AppSettings,
+) -> _StoryPost:
+    form = await _form(request, settings)
+    project = await project_service.get(session, visitor.user, key)
+    return _StoryPost(request, session, visitor, project, key, story_key, form)
+
+
+StoryPost = Annotated[_StoryPost, Depends(_story_post)]
 
 
 @router.get(_PAGE, response_class=HTMLResponse)
@@ -266,109 +317,68 @@ async def show_story(
 
 
 @router.post(_PAGE, response_class=HTMLResponse)
-async def save_story(
-    request: Request,
-    key: str,
-    story_key: str,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
-    form = await _form(request, settings)
-    typed = _typed(form)
+async def save_story(post: StoryPost) -> Response:
+    typed = _typed(post.form)
     update = _update_from(typed)
-    if isinstance(update, StoryUpdate):
-        project = await project_service.get(session, visitor.user, key)
-        try:
-            await story_service.update_by_key(session, visitor.user, project, story_key, update)
-        except Conflict as exc:
-            # A stale version (or a save that lost the race to another one at the write):
-            # nothing was written. Show what the user typed beside the current values, and
-            # let the next save knowingly replace the version they have now seen.
-            if not isinstance(exc, StaleVersion):
-                # The failed write ended the transaction: start afresh, reload the visitor.
-                await session.rollback()
-                await session.refresh(visitor.user)
-            view = await story_view_service.get(session, visitor.user, key, story_key)
-            return _render(
-                request,
-                visitor,
-                view,
-                values={**typed, "version": str(view.story.version)},
-                conflict=_conflict_rows(view, typed),
-                status_code=status.HTTP_409_CONFLICT,
-            )
-        except InvalidInput as exc:
-            field = str(exc.extra.get("field", ""))
-            errors = {field: _MESSAGES[field]} if field in _MESSAGES else {"form": exc.detail}
-        else:
-            return _back(key, story_key, saved=True)
-    else:
-        errors = update
-    view = await story_view_service.get(session, visitor.user, key, story_key)
-    return _render(
-        request,
-        visitor,
-        view,
-        values=typed,
-        errors=errors,
-        status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
-    )
+    if not isinstance(update, StoryUpdate):
+        return await post.page(values=typed, errors=update)
+    try:
+        await story_service.update_by_key(
+            post.session, post.user, post.project, post.story_key, update
+        )
+    except Conflict as exc:
+        # A stale version (or a save that lost the race to another one at the write):
+        # nothing was written. Show what the user typed beside the current values, and
+        # let the next save knowingly replace the version they have now seen.
+        if not isinstance(exc, StaleVersion):
+            # The failed write ended the transaction: start afresh, reload the visitor.
+            await post.session.rollback()
+            await post.session.refresh(post.user)
+        view = await post.view()
+        return _render(
+            post.request,
+            post.visitor,
+            view,
+            values={**typed, "version": str(view.story.version)},
+            conflict=_conflict_rows(view, typed),
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    except InvalidInput as exc:
+        field = str(exc.extra.get("field", ""))
+        errors = {field: _MESSAGES[field]} if field in _MESSAGES else {"form": exc.detail}
+        return await post.page(values=typed, errors=errors)
+    return post.back(saved=True)
 
 
 @router.post(_PAGE + "/tasks", response_class=HTMLResponse)
-async def add_task(
-    request: Request,
-    key: str,
-    story_key: str,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
-    form = await _form(request, settings)
-    text, parent = _text(form, "text"), _text(form, "parent_id")
+async def add_task(post: StoryPost) -> Response:
+    text, parent = post.text("text"), post.text("parent_id")
     parent_id = _as_int(parent)
     try:
         data = TaskCreate(text=text, parent_id=parent_id if isinstance(parent_id, int) else None)
     except ValidationError:
-        view = await story_view_service.get(session, visitor.user, key, story_key)
-        return _render(
-            request,
-            visitor,
-            view,
-            errors={"task_text": _TASK_TEXT_MESSAGE},
-            task_text=text,
-            task_parent=parent,
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        return await post.page(
+            errors={"task_text": _TASK_TEXT_MESSAGE}, task_text=text, task_parent=parent
         )
-    project = await project_service.get(session, visitor.user, key)
-    task = await task_service.create_by_story_key(session, visitor.user, project, story_key, data)
-    return _back(key, story_key, f"task-{task.id}")
+    task = await task_service.create_by_story_key(
+        post.session, post.user, post.project, post.story_key, data
+    )
+    return post.back(f"task-{task.id}")
 
 
 @router.post(_PAGE + "/tasks/{task_id}/toggle", response_class=HTMLResponse)
-async def toggle_task(
-    request: Request,
-    key: str,
-    story_key: str,
-    task_id: int,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
-    await _form(request, settings)
-    project = await project_service.get(session, visitor.user, key)
-    await _check_task_of(session, visitor.user, project, story_key, task_id)
-    await task_service.toggle(session, visitor.user, project, task_id)
-    if request.headers.get("HX-Request") != "true":
-        return _back(key, story_key, f"task-{task_id}")
-    view = await story_view_service.get(session, visitor.user, key, story_key)
+async def toggle_task(task_id: int, post: StoryPost) -> Response:
+    await _check_task_of(post, task_id)
+    await task_service.toggle(post.session, post.user, post.project, task_id)
+    if post.request.headers.get("HX-Request") != "true":
+        return post.back(f"task-{task_id}")
+    view = await post.view()
     row = next(row for row in view.tasks if row.task.id == task_id)
     return templates.TemplateResponse(
-        request,
+        post.request,
         "stories/_toggled.html",
         {
-            "visitor": visitor,
+            "visitor": post.visitor,
             "view": view,
             "row": row,
             "story_url": story_url(view.project.key, view.story.key),
@@ -377,114 +387,56 @@ async def toggle_task(
 
 
 @router.post(_PAGE + "/tasks/{task_id}/move")
-async def move_task(
-    request: Request,
-    key: str,
-    story_key: str,
-    task_id: int,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
-    form = await _form(request, settings)
-    project = await project_service.get(session, visitor.user, key)
+async def move_task(task_id: int, post: StoryPost) -> Response:
     await story_view_service.move_task(
-        session, visitor.user, project, story_key, task_id, up=_text(form, "direction") == "up"
+        post.session,
+        post.user,
+        post.project,
+        post.story_key,
+        task_id,
+        up=post.text("direction") == "up",
     )
-    return _back(key, story_key, f"task-{task_id}")
+    return post.back(f"task-{task_id}")
 
 
 @router.post(_PAGE + "/tasks/{task_id}/delete")
-async def delete_task(
-    request: Request,
-    key: str,
-    story_key: str,
-    task_id: int,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
-    await _form(request, settings)
-    project = await project_service.get(session, visitor.user, key)
-    await _check_task_of(session, visitor.user, project, story_key, task_id)
-    await task_service.delete(session, visitor.user, project, task_id)
-    return _back(key, story_key, "tasks")
+async def delete_task(task_id: int, post: StoryPost) -> Response:
+    await _check_task_of(post, task_id)
+    await task_service.delete(post.session, post.user, post.project, task_id)
+    return post.back("tasks")
 
 
 @router.post(_PAGE + "/comments", response_class=HTMLResponse)
-async def add_comment(
-    request: Request,
-    key: str,
-    story_key: str,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
-    form = await _form(request, settings)
-    body = _text(form, "body").replace("\r\n", "\n")
+async def add_comment(post: StoryPost) -> Response:
+    body = post.text("body").replace("\r\n", "\n")
     try:
         data = CommentCreate(body=body)
     except ValidationError:
-        view = await story_view_service.get(session, visitor.user, key, story_key)
-        return _render(
-            request,
-            visitor,
-            view,
-            errors={"comment_body": _COMMENT_MESSAGE},
-            comment_body=body,
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
-        )
-    project = await project_service.get(session, visitor.user, key)
+        return await post.page(errors={"comment_body": _COMMENT_MESSAGE}, comment_body=body)
     comment = await comment_service.create_by_story_key(
-        session, visitor.user, project, story_key, data
+        post.session, post.user, post.project, post.story_key, data
     )
-    return _back(key, story_key, f"comment-{comment.id}")
+    return post.back(f"comment-{comment.id}")
 
 
 @router.post(_PAGE + "/comments/{comment_id}", response_class=HTMLResponse)
-async def edit_comment(
-    request: Request,
-    key: str,
-    story_key: str,
-    comment_id: int,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
+async def edit_comment(comment_id: int, post: StoryPost) -> Response:
     """Its author rewrites a comment; an empty one comes back in its open edit form."""
-    form = await _form(request, settings)
-    body = _text(form, "body").replace("\r\n", "\n")
-    project = await project_service.get(session, visitor.user, key)
-    await _check_comment_of(session, visitor.user, project, story_key, comment_id)
+    await _check_comment_of(post, comment_id)
+    body = post.text("body").replace("\r\n", "\n")
     try:
         data = CommentUpdate(body=body)
     except ValidationError:
-        view = await story_view_service.get(session, visitor.user, key, story_key)
-        return _render(
-            request,
-            visitor,
-            view,
-            errors={f"comment-body-{comment_id}": _COMMENT_MESSAGE},
-            editing=(comment_id, body),
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        return await post.page(
+            errors={f"comment-body-{comment_id}": _COMMENT_MESSAGE}, editing=(comment_id, body)
         )
-    await comment_service.update(session, visitor.user, project, comment_id, data)
-    return _back(key, story_key, f"comment-{comment_id}")
+    await comment_service.update(post.session, post.user, post.project, comment_id, data)
+    return post.back(f"comment-{comment_id}")
 
 
 @router.post(_PAGE + "/comments/{comment_id}/delete")
-async def delete_comment(
-    request: Request,
-    key: str,
-    story_key: str,
-    comment_id: int,
-    session: DbSession,
-    visitor: WebVisitor,
-    settings: AppSettings,
-) -> Response:
+async def delete_comment(comment_id: int, post: StoryPost) -> Response:
     """To the trash (its author or an admin), from where the trash page restores it."""
-    await _form(request, settings)
-    project = await project_service.get(session, visitor.user, key)
-    await _check_comment_of(session, visitor.user, project, story_key, comment_id)
-    await comment_service.delete(session, visitor.user, project, comment_id)
-    return _back(key, story_key, "comments")
+    await _check_comment_of(post, comment_id)
+    await comment_service.delete(post.session, post.user, post.project, comment_id)
+    return post.back("comments")
