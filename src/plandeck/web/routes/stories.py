@@ -284,7 +284,7 @@ class _StoryPost:
         return await story_view_service.get(self.session, self.user, self.key, self.story_key)
 
     async def page(
-        self, *, status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY, **context: Any
+        self, *, status_code: int = status.HTTP_422_UNPROCESSABLE_CONTENT, **context: Any
     ) -> HTMLResponse:
         """The story page again, e.g. with what the user typed and why it was refused."""
         return _render(
