@@ -110,9 +110,10 @@ class TestImport:
             assert preview.status_code == 200, preview.text
             warnings = _section(preview.text, "import-warnings")
             # The sentence is Persian; the document's own word is kept as written (escaped).
+            # Each value isolated (<bdi>), so it keeps its direction inside the Persian text.
             assert (
-                "استوری 1.2: بی‌تغییر در یادداشت‌هایش نگه داشته شد: "
-                "&#39;**Priority:** &lt;Soon&gt;&#39;"
+                "استوری <bdi>1.2</bdi>: بی‌تغییر در یادداشت‌هایش نگه داشته شد: "
+                "<bdi>&#39;**Priority:** &lt;Soon&gt;&#39;</bdi>"
             ) in warnings
             assert "kept verbatim" not in warnings
             fixture = _section(

@@ -10,6 +10,7 @@ global: one process serves both languages at once).
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -174,6 +175,13 @@ def ltr(value: Any) -> Markup:
     return Markup('<bdi dir="ltr">{}</bdi>').format(value)
 
 
+def isolated(values: Mapping[str, object]) -> dict[str, Markup]:
+    """A message's values each in its own ``<bdi>``: a file name, a key or a quoted word from
+    the document keeps its own direction, and the sentence around it keeps the page's (in a
+    Persian sentence, "'a' -> 'b'" would otherwise show its values in reverse order)."""
+    return {name: Markup("<bdi>{}</bdi>").format(value) for name, value in values.items()}
+
+
 def install(env: Any) -> None:
     """gettext in the templates' environment, per rendering."""
     env.add_extension("jinja2.ext.i18n")
@@ -181,6 +189,7 @@ def install(env: Any) -> None:
     env.filters["day"] = format_day
     env.filters["label"] = label
     env.filters["ltr"] = ltr
+    env.filters["isolated"] = isolated
 
 
 def context_processor(request: Request) -> dict[str, Any]:
