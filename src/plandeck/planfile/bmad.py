@@ -777,6 +777,12 @@ class _SprintStatus:
     epics: dict[int, tuple[_StatusEntry, PhaseStatus | None]] = field(default_factory=dict)
     warnings: list[PlanWarning] = field(default_factory=list)
 
+    def unknown(self, entry: _StatusEntry, key: str, template: str) -> None:
+        """A status word the tracker's file uses that plandeck does not know; left empty."""
+        self.warnings.append(
+            PlanWarning.of(self.file, entry.line, template, value=repr(entry.word), key=key)
+        )
+
 
 def _yaml_lines(root: yaml.Node | None, key: str) -> tuple[int | None, dict[str, int]]:
     """The 1-based line of ``key`` in the top mapping, and of each key of its own mapping."""
@@ -826,28 +832,16 @@ def _read_sprint_status(text: str, file: str) -> _SprintStatus:
         if epic := _YAML_EPIC.match(name):
             status = lookup({**vocabulary.PHASE_STATUS, **_BMAD_EPIC_STATUS}, entry.word)
             if status is None:
-                result.warnings.append(
-                    PlanWarning.of(
-                        file,
-                        entry.line,
-                        N_("unknown epic status %(value)s for %(key)s; left empty"),
-                        value=repr(entry.word),
-                        key=raw_key,
-                    )
+                result.unknown(
+                    entry, raw_key, N_("unknown epic status %(value)s for %(key)s; left empty")
                 )
             result.epics[int(epic[1])] = (entry, status)
         elif story := _YAML_STORY.match(name):
             entry.slug = story[3] or ""
             story_status = _story_status(entry.word) if entry.word else None
             if story_status is None:
-                result.warnings.append(
-                    PlanWarning.of(
-                        file,
-                        entry.line,
-                        N_("unknown status %(value)s for %(key)s; left empty"),
-                        value=repr(entry.word),
-                        key=raw_key,
-                    )
+                result.unknown(
+                    entry, raw_key, N_("unknown status %(value)s for %(key)s; left empty")
                 )
             result.stories[f"{int(story[1])}.{int(story[2])}"] = (entry, story_status)
         else:
