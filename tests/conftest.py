@@ -57,16 +57,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _report_cluster_load(directory: Path, reporter: Any) -> None:
-    """The scale-out load test's numbers (tests/cluster), in the run's output."""
-    for summary in sorted(directory.glob("cluster-load-*.json")):
-        if reporter is not None:
+    """The scale-out tests' numbers (tests/cluster), in the run's output."""
+    titles = {
+        "load": "scale-out load through nginx (tests/cluster)",
+        "restart": "rolling restart of both processes under load (tests/cluster)",
+    }
+    for summary in sorted(directory.glob("cluster-*.json")):
+        kind = summary.stem.split("-")[1]
+        if reporter is not None and kind in titles:
             numbers = json.loads(summary.read_text())
             reporter.write_line("")  # ends the progress line
-            reporter.write_sep("-", "scale-out load through nginx (tests/cluster)")
+            reporter.write_sep("-", titles[kind])
             reporter.write_line(
                 "{requests} requests in {seconds} s: {requests_per_second} requests/s, "
                 "{server_errors} 5xx, {transport_errors} transport errors, {conflicts} edits "
-                "refused with 409; served by process: {served_by_process}".format(**numbers)
+                "refused with 409".format(**numbers)
+                + (f"; served by process: {numbers['served_by_process']}" if kind == "load" else "")
             )
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.databases import SERVER_KINDS, TestDatabase
-from tests.processes import PLANDECK, env_for, free_port, run_cli, wait_for_http
+from tests.processes import PLANDECK, env_for, free_port, run_cli, stop, wait_for_http
 
 pytestmark = pytest.mark.slow
 
@@ -68,13 +68,7 @@ def production_server(
             wait_for_http(base + "/healthz", process, log_path, timeout=120)
             yield base, process
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop(process, timeout=30)
 
 
 def _spawned_workers(pid: int) -> list[int]:

@@ -5,14 +5,15 @@ PostgreSQL database and Redis, behind Debian's nginx running the shipped
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
+import signal
 import ssl
 import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 import redis
 
 from tests.databases import KINDS, TestDatabase
-from tests.processes import PLANDECK, env_for, free_port, running, server_log_dir
+from tests.processes import PLANDECK, env_for, free_port, server_log_dir, stop, wait_for_http
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = REPO_ROOT / "deploy" / "nginx" / "plandeck.conf"
@@ -32,13 +33,102 @@ pytestmark = pytest.mark.slow
 
 
 @dataclass
+class Backend:
+    """One ``plandeck serve --production`` process on a fixed port, which can be stopped and
+    started again (its log file grows across restarts, for the end-of-run secrets scan)."""
+
+    port: int
+    env: dict[str, str]
+    workdir: Path
+    log_path: Path
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [PLANDECK, "serve", "--production", "--port", str(self.port)],
+                env=self.env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        wait_for_http(self.url + "/readyz", self.process, self.log_path, timeout=120)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process, timeout=40)
+
+
+@dataclass
+class Nginx:
+    """Debian's nginx running the shipped site config for ``backends``."""
+
+    workdir: Path
+    backends: list[int]
+    http_port: int
+    https_port: int
+    certs: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def command(self, *args: str) -> list[str]:
+        return [_nginx(), "-p", str(self.workdir), "-c", str(self.workdir / "nginx.conf"), *args]
+
+    def configure(self, down: frozenset[int] = frozenset()) -> None:
+        nginx_config(
+            self.workdir,
+            backends=self.backends,
+            http_port=self.http_port,
+            https_port=self.https_port,
+            certs=self.certs,
+            down=down,
+        )
+        checked = subprocess.run(self.command("-t"), capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stderr
+
+    def reload(self, down: frozenset[int] = frozenset()) -> None:
+        """New config, as ``nginx -s reload`` applies it: new workers take new requests, the
+        old ones finish theirs and close their connections; returns once they are gone."""
+        assert self.process is not None
+        before = set(_children(self.process.pid))
+        self.configure(down)
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while before & set(_children(self.process.pid)) or len(_children(self.process.pid)) < 1:
+            assert time.monotonic() < deadline, "nginx's old workers did not finish"
+            time.sleep(0.05)
+
+
+def _children(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
+@dataclass
 class Cluster:
-    """``proxy`` is nginx's HTTPS address; ``backends`` the two app processes' own."""
+    """``proxy`` is nginx's HTTPS address; ``servers`` the two app processes."""
 
     proxy: str
-    backends: tuple[str, str]
+    servers: tuple[Backend, Backend]
+    nginx: Nginx
     database_url: str
     tls: ssl.SSLContext
+
+    @property
+    def backends(self) -> tuple[str, str]:
+        return self.servers[0].url, self.servers[1].url
+
+    def restart(self, server: Backend) -> None:
+        """docs/operations.md's rolling restart of one process: out of nginx's upstream,
+        stopped (it finishes what it serves), started, ready, back in."""
+        self.nginx.reload(down=frozenset({server.port}))
+        server.stop()
+        server.start()
+        self.nginx.reload()
 
     def client(self, *, address: str | None = None, **headers: str) -> httpx.Client:
         """An HTTPS client of nginx. ``address`` is the client's own address as nginx's
@@ -79,15 +169,26 @@ def _replace(text: str, old: str, new: str) -> str:
 
 
 def nginx_config(
-    directory: Path, *, backends: list[int], http_port: int, https_port: int, certs: Path
+    directory: Path,
+    *,
+    backends: list[int],
+    http_port: int,
+    https_port: int,
+    certs: Path,
+    down: frozenset[int] = frozenset(),
 ) -> Path:
-    """The shipped site config with loopback addresses, and a main config around it."""
-    upstreams = "".join(
-        f"server 127.0.0.1:{port} max_fails=3 fail_timeout=10s;\n    " for port in backends
-    )
+    """The shipped site config with loopback addresses, and a main config around it.
+    ``down``: the ports of backends taken out of the upstream (``down``), as an operator
+    does before restarting one."""
     site = NGINX_CONF.read_text()
+    shipped = re.search(r"server app:8000([^;]*);\n    ", site)
+    assert shipped, "deploy/nginx/plandeck.conf no longer has `server app:8000 ...;`"
+    upstreams = "".join(
+        f"server 127.0.0.1:{port}{shipped[1]}{' down' if port in down else ''};\n    "
+        for port in backends
+    )
     for old, new in [
-        ("server app:8000 max_fails=3 fail_timeout=10s;\n    ", upstreams),
+        (shipped[0], upstreams),
         ("listen 80;", f"listen 127.0.0.1:{http_port};"),
         ("listen [::]:80;", ""),
         ("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"),
@@ -160,31 +261,18 @@ def cluster(
     )
     logs = server_log_dir()
     tag = uuid.uuid4().hex[:8]
-    with ExitStack() as stack:
-        for port, name in zip(ports, "ab", strict=True):
-            stack.enter_context(
-                running(
-                    [PLANDECK, "serve", "--production", "--port", str(port)],
-                    env=env,
-                    cwd=workdir,
-                    ready_url=f"http://127.0.0.1:{port}/readyz",
-                    log_path=logs / f"cluster-{tag}-{name}.log",
-                    timeout=120,
-                )
-            )
-        config = nginx_config(
-            workdir,
-            backends=ports,
-            http_port=http_port,
-            https_port=https_port,
-            certs=certificate.parent,
-        )
-        nginx = [_nginx(), "-p", str(workdir), "-c", str(config)]
-        checked = subprocess.run([*nginx, "-t"], capture_output=True, text=True, check=False)
-        assert checked.returncode == 0, checked.stderr
+    servers = (
+        Backend(ports[0], env, workdir, logs / f"cluster-{tag}-a.log"),
+        Backend(ports[1], env, workdir, logs / f"cluster-{tag}-b.log"),
+    )
+    nginx = Nginx(workdir, ports, http_port, https_port, certificate.parent)
+    try:
+        for server in servers:
+            server.start()
+        nginx.configure()
         tls = ssl.create_default_context(cafile=certificate)
-        proxy = subprocess.Popen(
-            [*nginx, "-g", "daemon off;"],
+        proxy = nginx.process = subprocess.Popen(
+            nginx.command("-g", "daemon off;"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,  # nginx writes its errors to error.log
             start_new_session=True,
@@ -193,7 +281,8 @@ def cluster(
             _wait_for_proxy(f"https://127.0.0.1:{https_port}/healthz", tls, proxy, workdir)
             yield Cluster(
                 proxy=f"https://localhost:{https_port}",
-                backends=(f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"),
+                servers=servers,
+                nginx=nginx,
                 database_url=cluster_database.url,
                 tls=tls,
             )
@@ -201,6 +290,9 @@ def cluster(
             proxy.terminate()
             proxy.wait(timeout=15)
             shutil.copyfile(workdir / "error.log", logs / f"cluster-{tag}-nginx-error.log")
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def _wait_for_proxy(

@@ -289,17 +289,29 @@ class Ledger:
     requests: int = 0
 
 
-def _work(cluster: Cluster, team: Team, account: Account, shared: list[str], seed: int) -> Ledger:
+def _work(
+    cluster: Cluster,
+    team: Team,
+    account: Account,
+    shared: list[str],
+    seed: int,
+    *,
+    operations: int = OPERATIONS,
+    until: threading.Event | None = None,
+) -> Ledger:
+    """``operations`` operations by one client, and more until ``until`` is set."""
     ledger = Ledger()
     chance = random.Random(seed)
-    operations = list(OPERATION_WEIGHTS)
+    kinds = list(OPERATION_WEIGHTS)
     weights = list(OPERATION_WEIGHTS.values())
     project = f"/api/v1/projects/{team.project}"
 
-    def call(name: str, method: str, url: str, **kwargs: Any) -> httpx.Response | None:
+    def call(
+        name: str, method: str, url: str, *, via: httpx.Client | None = None, **kwargs: Any
+    ) -> httpx.Response | None:
         ledger.requests += 1
         try:
-            response = client.request(method, url, **kwargs)
+            response = (via or client).request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             ledger.failures.append(f"{name}: {type(exc).__name__}: {exc}")
             return None
@@ -313,18 +325,18 @@ def _work(cluster: Cluster, team: Team, account: Account, shared: list[str], see
         login = browser.post("/login", data={"email": account.email, "password": PASSWORD})
         assert login.status_code == 303, login.text
         remember_secret(browser.cookies[SESSION_COOKIE], "cookie")
-        for step in range(OPERATIONS):
+        for step in itertools.count():
+            if step >= operations and (until is None or until.is_set()):
+                break
             tag = f"c{seed}-{step}"
             story = chance.choice(shared)
-            match chance.choices(operations, weights)[0]:
+            match chance.choices(kinds, weights)[0]:
                 case "list":
                     call("list", "GET", f"{project}/stories", params={"limit": 100})
                 case "read":
                     call("read", "GET", f"{project}/stories/{story}")
                 case "page":
-                    ledger.requests += 1
-                    page = browser.get(f"/projects/{team.project}/backlog")
-                    ledger.statuses["page", page.status_code] += 1
+                    call("page", "GET", f"/projects/{team.project}/backlog", via=browser)
                 case "append":
                     read = call("append-read", "GET", f"{project}/stories/{story}")
                     if read is None or read.status_code != 200:
@@ -398,89 +410,151 @@ def _requests_served(base: str) -> float:
     )
 
 
-class TestLoad:
-    def test_mixed_load_through_nginx_loses_no_accepted_change(
-        self, cluster: Cluster, team: Team
-    ) -> None:
-        shared = [
-            new_story(cluster, team, f"shared {n}", "start")["key"] for n in range(SHARED_STORIES)
-        ]
-        accounts = [sign_up(cluster, f"client{n}") for n in range(CLIENTS)]
-        with cluster.client(**team.owner.headers()) as owner:
+@dataclass
+class Crew:
+    """A project of its own with SHARED_STORIES stories and ``size`` member accounts."""
+
+    team: Team
+    shared: list[str]
+    accounts: list[Account]
+
+    @classmethod
+    def gather(cls, cluster: Cluster, size: int) -> Crew:
+        owner = sign_up(cluster, "owner")
+        key = f"L{uuid.uuid4().hex[:6].upper()}"
+        team = Team(owner, key)
+        accounts = [sign_up(cluster, f"client{n}") for n in range(size)]
+        with cluster.client(**owner.headers()) as client:
+            made = client.post("/api/v1/projects", json={"key": key, "name": f"Load {key}"})
+            assert made.status_code == 201, made.text
             for account in accounts:
-                added = owner.post(
-                    f"/api/v1/projects/{team.project}/members",
+                added = client.post(
+                    f"/api/v1/projects/{key}/members",
                     json={"user_id": account.user_id, "role": "member"},
                 )
                 assert added.status_code == 201, added.text
-        served_before = [_requests_served(base) for base in cluster.backends]
+        shared = [
+            new_story(cluster, team, f"shared {n}", "start")["key"] for n in range(SHARED_STORIES)
+        ]
+        return cls(team, shared, accounts)
 
-        started = time.perf_counter()
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            ledgers = list(
-                pool.map(lambda n: _work(cluster, team, accounts[n], shared, n), range(CLIENTS))
+    def work(self, cluster: Cluster, **options: Any) -> list[Ledger]:
+        """Every account working at once (``_work``'s options)."""
+        with ThreadPoolExecutor(len(self.accounts)) as pool:
+            return list(
+                pool.map(
+                    lambda n: _work(
+                        cluster, self.team, self.accounts[n], self.shared, n, **options
+                    ),
+                    range(len(self.accounts)),
+                )
             )
-        elapsed = time.perf_counter() - started
 
-        statuses: Counter[tuple[str, int]] = sum((ledger.statuses for ledger in ledgers), Counter())
-        failures = [failure for ledger in ledgers for failure in ledger.failures]
-        requests = sum(ledger.requests for ledger in ledgers)
+
+def _tally(ledgers: list[Ledger], seconds: float, served: list[float]) -> dict[str, Any]:
+    statuses: Counter[tuple[str, int]] = sum((ledger.statuses for ledger in ledgers), Counter())
+    requests = sum(ledger.requests for ledger in ledgers)
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "requests_per_second": round(requests / seconds, 1),
+        "transport_errors": sum(len(ledger.failures) for ledger in ledgers),
+        "server_errors": sum(n for (_, status), n in statuses.items() if status >= 500),
+        "conflicts": statuses["append", 409],
+        "served_by_process": served,
+        "statuses": {f"{name} {status}": n for (name, status), n in sorted(statuses.items())},
+    }
+
+
+EXPECTED = {"list": {200}, "read": {200}, "page": {200}, "append-read": {200},
+            "append": {200, 409}, "create": {201}, "comment": {201}, "task": {201}}  # fmt: skip
+
+
+def _assert_every_answer_expected(ledgers: list[Ledger], summary: dict[str, Any]) -> None:
+    assert [failure for ledger in ledgers for failure in ledger.failures] == [], summary
+    unexpected = {
+        (name, status): n
+        for ledger in ledgers
+        for (name, status), n in ledger.statuses.items()
+        if status not in EXPECTED[name]
+    }
+    assert unexpected == {}, summary
+
+
+def _assert_nothing_lost(cluster: Cluster, crew: Crew, ledgers: list[Ledger]) -> None:
+    """PostgreSQL holds every change the server accepted, exactly once, and no other."""
+    state = asyncio.run(_database_state(cluster.database_url, crew.team.project))
+    stories = state["stories"]
+    for key in crew.shared:
+        accepted = [tag for ledger in ledgers for tag in ledger.appended.get(key, [])]
+        lines = stories[key]["description"].split("\n")
+        assert lines[0] == "start"
+        # Every accepted edit is there exactly once; no refused edit slipped in.
+        assert Counter(lines[1:]) == Counter(accepted)
+        assert stories[key]["version"] == 1 + len(accepted)
+        for ledger in ledgers:  # and each client's edits kept their order
+            own = ledger.appended.get(key, [])
+            assert [line for line in lines[1:] if line in set(own)] == own
+    created = {k: title for ledger in ledgers for k, title in ledger.created.items()}
+    loaded = {k: s["title"] for k, s in stories.items() if s["title"].startswith("load ")}
+    assert loaded == created
+    assert Counter(state["comments"]) == Counter(
+        (key, tag) for ledger in ledgers for key, tags in ledger.comments.items() for tag in tags
+    )
+    assert Counter(state["tasks"]) == Counter(
+        (key, tag) for ledger in ledgers for key, tags in ledger.tasks.items() for tag in tags
+    )
+
+
+class TestLoad:
+    def test_mixed_load_through_nginx_loses_no_accepted_change(self, cluster: Cluster) -> None:
+        crew = Crew.gather(cluster, CLIENTS)
+        served_before = [_requests_served(base) for base in cluster.backends]
+        started = time.perf_counter()
+        ledgers = crew.work(cluster)
+        elapsed = time.perf_counter() - started
         served = [
             after - before
             for after, before in zip(
                 [_requests_served(base) for base in cluster.backends], served_before, strict=True
             )
         ]
-        summary = {
-            "requests": requests,
-            "seconds": round(elapsed, 2),
-            "requests_per_second": round(requests / elapsed, 1),
-            "transport_errors": len(failures),
-            "server_errors": sum(n for (_, status), n in statuses.items() if status >= 500),
-            "conflicts": statuses["append", 409],
-            "served_by_process": served,
-            "statuses": {f"{name} {status}": n for (name, status), n in sorted(statuses.items())},
-        }
+        summary = _tally(ledgers, elapsed, served)
+        # The run's summary shows it (tests/conftest.py): the request count, errors and
+        # throughput an operator asks about.
         (server_log_dir() / f"cluster-load-{uuid.uuid4().hex[:8]}.json").write_text(
             json.dumps(summary, indent=2)
         )
-        # The run's summary shows it (tests/conftest.py): the request count, errors and
-        # throughput an operator asks about.
-
-        assert failures == []
-        expected = {"list": {200}, "read": {200}, "page": {200}, "append-read": {200},
-                    "append": {200, 409}, "create": {201}, "comment": {201}, "task": {201}}  # fmt: skip
-        unexpected = {
-            (name, status): n
-            for (name, status), n in statuses.items()
-            if status not in expected[name]
-        }
-        assert unexpected == {}, summary
-        assert requests >= 2500
+        _assert_every_answer_expected(ledgers, summary)
+        assert summary["requests"] >= 2500
         # nginx spread the load: each process served at least a quarter of it.
-        assert min(served) >= requests / 4, served
+        assert min(served) >= summary["requests"] / 4, served
+        _assert_nothing_lost(cluster, crew, ledgers)
 
-        state = asyncio.run(_database_state(cluster.database_url, team.project))
-        stories = state["stories"]
-        for key in shared:
-            accepted = [tag for ledger in ledgers for tag in ledger.appended.get(key, [])]
-            lines = stories[key]["description"].split("\n")
-            assert lines[0] == "start"
-            # Every accepted edit is there exactly once; no refused edit slipped in.
-            assert Counter(lines[1:]) == Counter(accepted)
-            assert stories[key]["version"] == 1 + len(accepted)
-            for ledger in ledgers:  # and each client's edits kept their order
-                own = ledger.appended.get(key, [])
-                assert [line for line in lines[1:] if line in set(own)] == own
-        created = {k: title for ledger in ledgers for k, title in ledger.created.items()}
-        loaded = {k: s["title"] for k, s in stories.items() if s["title"].startswith("load ")}
-        assert loaded == created
-        assert Counter(state["comments"]) == Counter(
-            (key, tag)
-            for ledger in ledgers
-            for key, tags in ledger.comments.items()
-            for tag in tags
+
+class TestRollingRestart:
+    def test_restarting_each_process_in_turn_under_load_loses_nothing(
+        self, cluster: Cluster
+    ) -> None:
+        """An upgrade as docs/operations.md describes it, one process at a time: taken out of
+        nginx's upstream (reload), stopped (SIGTERM: it finishes what it is serving), started,
+        ready, put back; meanwhile the clients keep working through nginx."""
+        crew = Crew.gather(cluster, 4)
+        restarted = threading.Event()
+        with ThreadPoolExecutor(1) as pool:
+            started = time.perf_counter()
+            working = pool.submit(crew.work, cluster, operations=50, until=restarted)
+            try:
+                for server in cluster.servers:
+                    time.sleep(0.5)
+                    cluster.restart(server)
+                time.sleep(0.5)
+            finally:
+                restarted.set()
+            ledgers = working.result(timeout=300)
+        summary = _tally(ledgers, time.perf_counter() - started, [])
+        (server_log_dir() / f"cluster-restart-{uuid.uuid4().hex[:8]}.json").write_text(
+            json.dumps(summary, indent=2)
         )
-        assert Counter(state["tasks"]) == Counter(
-            (key, tag) for ledger in ledgers for key, tags in ledger.tasks.items() for tag in tags
-        )
+        _assert_every_answer_expected(ledgers, summary)
+        _assert_nothing_lost(cluster, crew, ledgers)
