@@ -122,6 +122,15 @@ class TestImport:
             )
             assert "متن آسیب‌دیده ترمیم شد" in fixture
             assert "repaired damaged text" not in fixture
+            # A document that cannot be imported says why in Persian too.
+            twice = SMALL.format(title="One") + "\n#### Story 1.1: Again (1 pts)\n"
+            refused = browser.preview(project, "twice.md", twice.encode())
+            assert refused.status_code == 422
+            assert re.search(
+                r"twice\.md:1[0-9]</span>: استوری <bdi>1\.1</bdi> دو بار آمده است \(نخست در سطر "
+                r"<bdi>[0-9]+</bdi>\)</p>",
+                refused.text,
+            )
         finally:
             alice.client.patch("/users/me", json={"locale": "en"})
 
@@ -175,7 +184,11 @@ class TestImport:
         page = browser.preview(project, "twice.md", twice.encode())
         assert page.status_code == 422
         assert "The document cannot be imported; nothing was changed." in page.text
-        assert re.search(r"twice\.md:1[0-9]: story 1\.1 appears twice", page.text)
+        assert re.search(
+            r"twice\.md:1[0-9]</span>: story <bdi>1\.1</bdi> appears twice \(first on line "
+            r"<bdi>[0-9]+</bdi>\)</p>",
+            page.text,
+        )
         assert 'aria-invalid="true"' in page.text
         # Confirming such a document anyway (a forged confirmation) is refused the same way.
         forged = browser.client.post(

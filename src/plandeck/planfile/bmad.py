@@ -415,7 +415,7 @@ def _read_story(md: _Markdown) -> _StoryRead:
         raise PlanSyntaxError(
             md.file,
             title_block.start + 1 if title_block else 1,
-            "expected a '# Story N.M: Title' heading or a file name like 'N.M.slug.md'",
+            N_("expected a '# Story N.M: Title' heading or a file name like 'N.M.slug.md'"),
         )
     title, title_points = _split_title(title)
     titled = bool(title)
@@ -819,7 +819,7 @@ def _read_sprint_status(text: str, file: str) -> _SprintStatus:
         raise PlanSyntaxError(
             file,
             key_line or 1,
-            "expected a 'development_status:' mapping of story keys to statuses",
+            N_("expected a 'development_status:' mapping of story keys to statuses"),
         )
     result = _SprintStatus(file)
     for raw_key, raw_value in entries.items():

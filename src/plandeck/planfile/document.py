@@ -65,12 +65,27 @@ class PlanWarning:
 
 
 class PlanSyntaxError(Exception):
-    """A document that cannot be read at all; names the file, the line and what was expected."""
+    """A document that cannot be read at all; names the file, the line and what was expected.
 
-    def __init__(self, file: str, line: int | None, message: str) -> None:
-        self.file, self.line, self.message = file, line, message
+    Like a :class:`PlanWarning`, ``template`` and ``params`` let the pages translate it;
+    ``more`` counts the document's other errors."""
+
+    def __init__(
+        self, file: str, line: int | None, template: str, *, more: int = 0, **params: object
+    ) -> None:
+        self.file, self.line, self.template, self.more = file, line, template, more
+        self.params = PlanWarning.pack(params)
         where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {self.message}")
+
+    @property
+    def arguments(self) -> dict[str, str]:
+        return dict(self.params)
+
+    @property
+    def message(self) -> str:
+        text = self.template % self.arguments if self.params else self.template
+        return text + (f" (and {self.more} more)" if self.more else "")
 
 
 @dataclass
@@ -177,8 +192,13 @@ class PlanDocument:
         """Refuse a document with errors, naming the first one's file and line."""
         if self.errors:
             first = self.errors[0]
-            more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
-            raise PlanSyntaxError(first.file, first.line, first.message + more)
+            raise PlanSyntaxError(
+                first.file,
+                first.line,
+                first.template,
+                more=len(self.errors) - 1,
+                **first.arguments,
+            )
 
     def story(self, key: str) -> StoryDoc | None:
         """The first story with this key, or None; a lookup in an index kept by key."""

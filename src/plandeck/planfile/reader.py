@@ -65,7 +65,7 @@ def read_folder(folder: Path) -> PlanDocument:
     )
     if not files:
         raise PlanSyntaxError(
-            str(folder), None, "expected plan documents (.md or .yaml files) in the folder"
+            str(folder), None, N_("expected plan documents (.md or .yaml files) in the folder")
         )
     texts: dict[str, str] = {}
     warnings: list[PlanWarning] = []
@@ -80,7 +80,7 @@ def read_folder(folder: Path) -> PlanDocument:
 def read_uploads(files: dict[str, bytes]) -> PlanDocument:
     """Uploaded documents (name -> bytes), read like a file or a folder of them."""
     if not files:
-        raise PlanSyntaxError("upload", None, "expected at least one plan document")
+        raise PlanSyntaxError("upload", None, N_("expected at least one plan document"))
     texts: dict[str, str] = {}
     warnings: list[PlanWarning] = []
     for name, data in sorted(files.items()):

@@ -16,10 +16,18 @@ from plandeck.planfile.reader import read_uploads
 
 
 class PlanDocumentError(InvalidInput):
-    """A plan document that cannot be imported; ``file`` and ``line`` say where."""
+    """A plan document that cannot be imported; ``file`` and ``line`` say where. ``cause``:
+    the reader's error, whose template the pages translate."""
 
     title = "Invalid plan document"
     slug = "invalid-plan-document"
+    cause: PlanSyntaxError | None = None
+
+    @classmethod
+    def of(cls, exc: PlanSyntaxError) -> PlanDocumentError:
+        error = cls(str(exc), file=exc.file, line=exc.line)
+        error.cause = exc
+        return error
 
 
 class PlanFileService:
@@ -45,13 +53,13 @@ class PlanFileService:
             doc = read_uploads(files)
             doc.raise_for_errors()
         except PlanSyntaxError as exc:
-            raise PlanDocumentError(str(exc), file=exc.file, line=exc.line) from None
+            raise PlanDocumentError.of(exc) from None
         savepoint = await session.begin_nested()
         try:
             report = await import_document(session, actor, project, doc, prune=prune)
         except PlanSyntaxError as exc:
             await savepoint.rollback()
-            raise PlanDocumentError(str(exc), file=exc.file, line=exc.line) from None
+            raise PlanDocumentError.of(exc) from None
         except BaseException:
             await savepoint.rollback()
             raise

@@ -511,7 +511,10 @@ class _Reader:
             raise PlanSyntaxError(
                 self.file,
                 1,
-                "expected a plan: a '# Phase N: Title' heading or '#### Story N.M: Title' entries",
+                N_(
+                    "expected a plan: a '# Phase N: Title' heading or '#### Story N.M: Title'"
+                    " entries"
+                ),
             )
         for key, (moscow, line) in self.priorities.items():
             story = self.doc.story(key)
