@@ -328,11 +328,8 @@ class TestScrubEvent:
 
     def test_the_bound_request_id_wins_over_the_header(self) -> None:
         event: Any = {"request": {"headers": {"x-request-id": "from-header"}}}
-        structlog.contextvars.bind_contextvars(request_id="from-middleware")
-        try:
+        with structlog.contextvars.bound_contextvars(request_id="from-middleware"):
             scrubbed: Any = scrub_event(event, {})
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
         assert scrubbed["tags"] == {"request_id": "from-middleware"}
 
     def test_the_header_is_the_fallback(self) -> None:
@@ -345,11 +342,8 @@ class TestScrubEvent:
 
     def test_a_tag_set_on_the_scope_is_kept(self) -> None:
         event: Any = {"tags": {"request_id": "on-scope"}, "request": {"headers": {}}}
-        structlog.contextvars.bind_contextvars(request_id="from-middleware")
-        try:
+        with structlog.contextvars.bound_contextvars(request_id="from-middleware"):
             scrubbed: Any = scrub_event(event, {})
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
         assert scrubbed["tags"] == {"request_id": "on-scope"}
 
     def test_no_request_id_no_tag(self) -> None:
