@@ -13,6 +13,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,7 +27,7 @@ from plandeck import __version__
 from plandeck.app import create_app
 from plandeck.config import ConfigurationError, Settings, load_settings
 from plandeck.ops.sentry import scrub_event
-from tests.api.live import PASSWORD, live_server
+from tests.api.live import PASSWORD, LiveServer, live_server
 
 
 @dataclass
@@ -38,6 +39,11 @@ class Envelope:
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [payload for header, payload in self.items if header.get("type") == kind]
+
+
+def _failing_server(workdir: Path, **env: str) -> AbstractContextManager[LiveServer]:
+    """A server on SQLite with the always-failing ``/_debug/error`` route, and ``env``."""
+    return live_server("sqlite", "", workdir, PLANDECK_DEBUG_ERROR_ROUTE="1", **env)
 
 
 def parse_envelope(raw: bytes) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -135,13 +141,10 @@ class TestErrorsReachSentry:
     ) -> None:
         request_id = f"req-{uuid.uuid4().hex}"
         query_secret = f"qs-{uuid.uuid4().hex}"
-        with live_server(
-            "sqlite",
-            "",
+        with _failing_server(
             tmp_path,
             PLANDECK_SENTRY_DSN=sentry_stand_in.dsn,
             PLANDECK_SENTRY_TRACES_SAMPLE_RATE="1.0",
-            PLANDECK_DEBUG_ERROR_ROUTE="1",
         ) as server:
             caller = server.signup("sentry")
             browser = server.browser_for(caller)  # a session cookie in its jar
@@ -212,13 +215,7 @@ class TestErrorsReachSentry:
     def test_a_generated_request_id_is_the_events_tag(
         self, sentry_stand_in: SentryStandIn, tmp_path: Path
     ) -> None:
-        with live_server(
-            "sqlite",
-            "",
-            tmp_path,
-            PLANDECK_SENTRY_DSN=sentry_stand_in.dsn,
-            PLANDECK_DEBUG_ERROR_ROUTE="1",
-        ) as server:
+        with _failing_server(tmp_path, PLANDECK_SENTRY_DSN=sentry_stand_in.dsn) as server:
             failed = httpx.post(f"{server.base_url}/_debug/error", timeout=30)
             assert failed.status_code == 500
             generated = failed.headers["X-Request-ID"]
@@ -230,13 +227,7 @@ class TestErrorsReachSentry:
         self, sentry_stand_in: SentryStandIn, tmp_path: Path
     ) -> None:
         # The SDK's own variable is ignored: only PLANDECK_SENTRY_DSN turns error tracking on.
-        with live_server(
-            "sqlite",
-            "",
-            tmp_path,
-            SENTRY_DSN=sentry_stand_in.dsn,
-            PLANDECK_DEBUG_ERROR_ROUTE="1",
-        ) as server:
+        with _failing_server(tmp_path, SENTRY_DSN=sentry_stand_in.dsn) as server:
             failed = server.browser().get("/_debug/error", headers={"Accept": "application/json"})
             assert failed.status_code == 500
             time.sleep(1)

@@ -121,40 +121,35 @@ class TestWheelContents:
             assert "plandeck = plandeck.cli.main:main" in archive.read(entry).decode()
 
 
+def _run_installed(
+    venv: Path, program: str, *args: str, cwd: Path, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``program`` of the new venv, in ``cwd``, with nothing of the test run's environment."""
+    result = subprocess.run(
+        [str(venv / "bin" / program), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=_clean_env(cwd, **env),
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 class TestInstalledWheel:
     def test_plandeck_imports_from_the_new_venv(self, venv: Path) -> None:
-        result = subprocess.run(
-            [str(venv / "bin" / "python"), "-c", "import plandeck; print(plandeck.__file__)"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=venv,
-            env=_clean_env(venv),
-        )
+        code = "import plandeck; print(plandeck.__file__)"
+        result = _run_installed(venv, "python", "-c", code, cwd=venv)
         assert Path(result.stdout.strip()).is_relative_to(venv), result.stdout
 
     def test_version(self, venv: Path) -> None:
-        result = subprocess.run(
-            [str(venv / "bin" / "plandeck"), "--version"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=venv,
-            env=_clean_env(venv),
-        )
-        assert result.returncode == 0, result.stderr
+        result = _run_installed(venv, "plandeck", "--version", cwd=venv)
         assert result.stdout.strip() == f"plandeck {__version__}"
 
     def test_migrate_creates_the_embedded_database(self, venv: Path, tmp_path: Path) -> None:
-        env = _clean_env(tmp_path, PLANDECK_DATA_DIR=str(tmp_path))
-        result = subprocess.run(
-            [str(venv / "bin" / "plandeck"), "migrate"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=tmp_path,
-            env=env,
+        result = _run_installed(
+            venv, "plandeck", "migrate", cwd=tmp_path, PLANDECK_DATA_DIR=str(tmp_path)
         )
-        assert result.returncode == 0, result.stderr
         assert f"database at revision {migrate.head_revision()}" in result.stdout
         assert (tmp_path / "plandeck.sqlite3").stat().st_size > 0
