@@ -130,12 +130,18 @@ class Cluster:
         server.start()
         self.nginx.reload()
 
-    def client(self, *, address: str | None = None, **headers: str) -> httpx.Client:
+    def client(
+        self, *, address: str | None = None, keep_alive: bool = True, **headers: str
+    ) -> httpx.Client:
         """An HTTPS client of nginx. ``address`` is the client's own address as nginx's
-        X-Forwarded-For passes it on (each simulated client has its own, as real ones do)."""
+        X-Forwarded-For passes it on (each simulated client has its own, as real ones do).
+        Without ``keep_alive`` every request opens a connection of its own."""
         if address is not None:
             headers["X-Forwarded-For"] = address
-        return httpx.Client(base_url=self.proxy, verify=self.tls, timeout=60, headers=headers)
+        limits = httpx.Limits() if keep_alive else httpx.Limits(max_keepalive_connections=0)
+        return httpx.Client(
+            base_url=self.proxy, verify=self.tls, timeout=60, headers=headers, limits=limits
+        )
 
 
 def _nginx() -> str:
