@@ -81,6 +81,30 @@ def _spawned_workers(pid: int) -> list[int]:
     return workers
 
 
+def _wait_until_a_worker_has_read_the_request(port: int, timeout: float = 20) -> None:
+    """Wait until the one connection to ``port`` is accepted and its bytes read.
+
+    uvicorn's graceful shutdown finishes requests it has begun, but closes a connection whose
+    request it has not yet read (and one still in the accept queue goes with the socket), so
+    the signal must come after that. On a busy machine a fixed pause was not always enough
+    (seen once in CI). In /proc/net/tcp a listening socket's receive queue is its accept
+    backlog, an established one's the bytes nobody has read yet.
+    """
+    listening, established = "0A", "01"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        queues: dict[str, list[int]] = {listening: [], established: []}
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] in queues:
+                queues[fields[3]].append(int(fields[4].split(":")[1], 16))
+        if queues[listening] == [0] and queues[established] == [0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no worker read the request on port {port} within {timeout} s")
+
+
 def _documentation_address() -> str:
     """An address no other test (nor an earlier run, within the limit's minute) used."""
     return f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
@@ -172,7 +196,7 @@ class TestProductionServe:
             thread = threading.Thread(target=post)
             thread.start()
             assert started.wait(10)
-            time.sleep(0.5)  # the first bytes have reached a worker
+            _wait_until_a_worker_has_read_the_request(int(base.rsplit(":", 1)[1]))
             os.kill(process.pid, signal.SIGTERM)  # as `docker stop` does to the main process
             thread.join(30)
             assert process.wait(30) == 0
