@@ -17,6 +17,7 @@ import pytest
 
 from tests.databases import SERVER_KINDS, TestDatabase
 from tests.processes import PLANDECK, env_for, free_port, run_cli, stop, wait_for_http
+from tests.ratelimits import within_one_window
 
 pytestmark = pytest.mark.slow
 
@@ -149,6 +150,7 @@ class TestProductionServe:
 
             # Loopback is a trusted proxy by default: X-Forwarded-For names the client.
             first, second = _documentation_address(), _documentation_address()
+            within_one_window(10)
             assert [_api(base, first) for _ in range(3)] == [404, 404, 404]
             assert _api(base, first) == 429
             assert _api(base, second) == 404, "another client behind the same proxy"
@@ -164,6 +166,7 @@ class TestProductionServe:
         )
         with production_server(env, tmp_path) as (base, _process):
             # Each request claims another client; all are counted against 127.0.0.1.
+            within_one_window(10)
             statuses = [_api(base, _documentation_address()) for _ in range(4)]
         assert statuses == [404, 404, 404, 429]
 

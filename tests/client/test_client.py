@@ -35,6 +35,7 @@ from plandeck.config import DEFAULT_SECRET_KEY
 from tests.api.live import PASSWORD, Caller, LiveServer
 from tests.conftest import SHARED
 from tests.processes import env_for, free_port, plandeck_server
+from tests.ratelimits import within_one_window
 
 pytestmark = pytest.mark.slow
 FIXTURE = SHARED / "fixtures" / "phase3-plan.md"
@@ -599,6 +600,7 @@ class TestRateLimit:
         self, limited_server: str, alice: Caller
     ) -> None:
         refused: list[RateLimited] = []
+        within_one_window(20)
         with PlandeckClient(limited_server) as client:
             for _ in range(5):
                 try:

@@ -20,6 +20,7 @@ from plandeck.kit import ratelimit
 from plandeck.kit.ratelimit import LOGIN_PATHS, RateLimitMiddleware, _retry_after, storage_uri
 from tests.kit.apps import CLIENT_IP, client_for, make_app, make_settings
 from tests.kit.test_security import assert_hardened
+from tests.ratelimits import within_one_window
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LOGIN = "/api/v1/auth/login"
@@ -232,6 +233,7 @@ class TestRedisStorage:
     async def test_two_app_instances_share_one_limit(self, limited: LimitedApp) -> None:
         settings = make_settings(redis_url=REDIS_URL, login="3 per minute")
         first, second = limited(settings), limited(settings)
+        within_one_window(10)
         async with _client(first) as one, _client(second) as two:
             statuses = [
                 (await one.post(LOGIN)).status_code,
@@ -287,6 +289,7 @@ class TestRedisStorage:
             return await hit(*args, **kwargs)
 
         monkeypatch.setattr(app._limiter, "hit", flaky_hit)
+        within_one_window(10)
         with caplog.at_level(logging.INFO, logger="plandeck.kit.ratelimit"):
             async with _client(app) as client:
                 statuses = await _post_many(client, LOGIN, 3)
