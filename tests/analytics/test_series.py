@@ -6,13 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from plandeck.analytics.history import StorySpan, StoryState, story_spans
 from plandeck.analytics.series import (
     BurndownDay,
+    CarryOver,
     Progress,
     SprintInfo,
     SprintVelocity,
     SprintWithoutDates,
     phase_points,
+    sprint_burndown,
     sprint_points,
     story_progress,
 )
@@ -113,6 +116,41 @@ class TestSprintBurndown:
             (8, 0, 8, 0, 0),
             (11, 0, 11, 3, 0),  # B moved in: 8 + 3
             (11, 0, 11, 0, 0),
+        ]
+
+    def test_carried_over_stories_are_remaining_not_removed(self) -> None:
+        events = [
+            created(1, at(day(0)), points=5, sprint_id=1),
+            created(2, at(day(0)), points=3, sprint_id=1),
+            moved(1, at(day(2)), status="done"),
+            moved(2, at(day(3), 17), sprint_id=2),  # day 3: the completion carries B over
+        ]
+        completed = SprintInfo(1, 1, SprintStatus.COMPLETED, day(1), day(3))
+        carry = CarryOver(day(3), frozenset({2}), 3)
+        burndown = sprint_burndown(
+            story_spans(events, UTC_ZONE), completed, today=day(5), carried_over=carry
+        )
+        assert burndown.carried_over == 3
+        assert _actual(burndown.days) == [(8, 0, 8, 0, 0), (3, 5, 8, 0, 0), (3, 5, 8, 0, 0)]
+        # Without the completion's record, the move reads as scope removed.
+        plain = sprint_burndown(story_spans(events, UTC_ZONE), completed, today=day(5))
+        assert (plain.carried_over, _actual(plain.days)[-1]) == (0, (0, 5, 5, 0, 3))
+
+    def test_a_carried_over_story_counts_from_the_completion_day_only(self) -> None:
+        completed = SprintInfo(1, 1, SprintStatus.COMPLETED, day(1), day(4))
+        spans = [
+            StorySpan(StoryState(1, points=5, sprint_id=1), day(0)),
+            # One span from day 2 on outside the sprint: only its part from day 4 is kept in.
+            StorySpan(StoryState(2, points=3, sprint_id=1), day(0), day(2)),
+            StorySpan(StoryState(2, points=3, sprint_id=2), day(2)),
+        ]
+        carry = CarryOver(day(4), frozenset({2}), 3)
+        burndown = sprint_burndown(spans, completed, today=day(4), carried_over=carry)
+        assert _actual(burndown.days) == [
+            (8, 0, 8, 0, 0),
+            (5, 0, 5, 0, 3),
+            (5, 0, 5, 0, 0),
+            (8, 0, 8, 3, 0),
         ]
 
     def test_sprint_across_the_end_of_summer_time(self) -> None:

@@ -20,7 +20,8 @@ from plandeck.models import (
     StoryStatus,
     User,
 )
-from plandeck.plans.schemas import StoryMove, StoryUpdate
+from plandeck.plans.schemas import SprintComplete, SprintUpdate, StoryMove, StoryUpdate
+from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from tests.factories.accounts import make_user
 from tests.factories.plans import make_phase, make_project, make_sprint, make_story
@@ -128,6 +129,51 @@ class TestSprintBurndown:
         )
         assert later.days[:4] == burndown.days[:4]
         assert (later.days[4].remaining, later.days[4].done, later.days[4].added) == (2, 6, 2)
+
+    async def test_carried_over_stories_remain_on_the_last_day(
+        self, session: AsyncSession, owner: User
+    ) -> None:
+        project = await make_project(session, owner)
+        clock = EventClock(session)
+        sprint = await make_sprint(
+            session,
+            owner,
+            project,
+            status=SprintStatus.ACTIVE,
+            starts_on=START,
+            ends_on=START + timedelta(days=4),
+        )
+        following = await make_sprint(session, owner, project, number=sprint.number + 1)
+        a = await make_story(session, owner, project, sprint_id=sprint.id, points=5)
+        b = await make_story(session, owner, project, sprint_id=sprint.id, points=3)
+        await clock.stamp(START - timedelta(days=1))
+        await _done(session, owner, project, a)
+        await clock.stamp(START + timedelta(days=1))
+        third = datetime.combine(START + timedelta(days=2), time(16), tzinfo=UTC)
+        await sprint_service.complete(
+            session, owner, project, sprint.id, SprintComplete(), now=third
+        )
+        await clock.stamp(START + timedelta(days=2))
+
+        burndown = await analytics_service.sprint_burndown(
+            session, owner, project.key, sprint.number, now=third + timedelta(days=1)
+        )
+        assert burndown.ends_on == START + timedelta(days=2)  # completed two days early
+        assert burndown.carried_over == 3
+        rows = [(d.remaining, d.done, d.scope, d.added, d.removed) for d in burndown.days]
+        assert rows == [(8, 0, 8, 0, 0), (3, 5, 8, 0, 0), (3, 5, 8, 0, 0)]
+        # B counts for the sprint it went to from its first day.
+        assert b.sprint_id == following.id
+
+        # Reopened, the sprint's last status change is no completion: B has simply left it.
+        await sprint_service.update(
+            session, owner, project, sprint.id, SprintUpdate(status=SprintStatus.ACTIVE)
+        )
+        reopened = await analytics_service.sprint_burndown(
+            session, owner, project.key, sprint.number, now=third + timedelta(days=1)
+        )
+        assert reopened.carried_over == 0
+        assert (reopened.days[-1].remaining, reopened.days[-1].removed) == (0, 3)
 
     async def test_queries_do_not_grow_with_stories(
         self, session: AsyncSession, owner: User

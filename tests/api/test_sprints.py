@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -191,3 +192,126 @@ class TestDeleteSprint:
         _create(alice, key, 9)
         member = live.member(alice, key, "member")
         problem(member.client.delete(f"/projects/{key}/sprints/9"), 403)
+
+
+def _story(caller: Caller, key: str, sprint_id: int, points: int, status: str) -> str:
+    response = caller.client.post(
+        f"/projects/{key}/stories",
+        json={
+            "title": f"{status} {points}",
+            "points": points,
+            "status": status,
+            "sprint_id": sprint_id,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["key"])
+
+
+class TestStartSprint:
+    def test_defaults_and_etag(self, alice: Caller, key: str) -> None:
+        created = _create(alice, key, 3, starts_on="2025-01-06", ends_on="2025-01-17")
+        response = alice.client.post(f"/projects/{key}/sprints/3/start")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "active"
+        starts, ends = date.fromisoformat(body["starts_on"]), date.fromisoformat(body["ends_on"])
+        assert abs((starts - datetime.now(UTC).date()).days) <= 1  # today in the project's zone
+        assert ends - starts == timedelta(days=11)  # the planned length
+        assert response.headers["ETag"] == f'"sprint-{created["id"]}-v2"'
+
+    def test_given_dates_with_if_match(self, alice: Caller, key: str) -> None:
+        _create(alice, key, 3)
+        etag = alice.client.get(f"/projects/{key}/sprints/3").headers["ETag"]
+        response = alice.client.post(
+            f"/projects/{key}/sprints/3/start",
+            json={"starts_on": "2025-02-03", "ends_on": "2025-02-14"},
+            headers={"If-Match": etag},
+        )
+        assert response.status_code == 200, response.text
+        assert (response.json()["starts_on"], response.json()["ends_on"]) == (
+            "2025-02-03",
+            "2025-02-14",
+        )
+
+    def test_refusals_change_nothing(self, live: LiveServer, alice: Caller, key: str) -> None:
+        _create(alice, key, 1, status="active")
+        _create(alice, key, 2)
+        path = f"/projects/{key}/sprints/2"
+        assert "sprint 1 is active" in problem(alice.client.post(f"{path}/start"), 409)["detail"]
+        stale = stale_etag(alice, path, {"goal": "G"})
+        problem(alice.client.post(f"{path}/start", headers={"If-Match": stale}), 409)
+        out_of_order = {"starts_on": "2025-02-14", "ends_on": "2025-02-03"}
+        problem(alice.client.post(f"{path}/start", json=out_of_order), 422)
+        problem(alice.client.post(f"{path}/start", json={"weeks": "1-2"}), 422)
+        member = live.member(alice, key, "member")
+        problem(member.client.post(f"{path}/start"), 403)
+        stranger = live.signup("stranger")
+        problem(stranger.client.post(f"{path}/start"), 404)
+        assert alice.client.get(path).json()["status"] == "planned"
+
+
+class TestCompleteSprint:
+    def test_carries_the_unfinished_stories_to_the_next_planned_sprint(
+        self, alice: Caller, key: str
+    ) -> None:
+        sprint = _create(alice, key, 1, status="active", starts_on="2025-01-06")
+        following = _create(alice, key, 2)
+        done = _story(alice, key, sprint["id"], 5, "done")
+        open_ = _story(alice, key, sprint["id"], 3, "in_progress")
+        response = alice.client.post(f"/projects/{key}/sprints/1/complete")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["sprint"]["status"] == "completed"
+        assert body["sprint"]["ends_on"] is not None
+        assert (body["completed"], body["completed_points"]) == ([done], 5)
+        assert (body["carried_over"], body["carried_over_points"]) == ([open_], 3)
+        assert body["carried_over_to"] == 2
+        assert response.headers["ETag"] == f'"sprint-{sprint["id"]}-v{body["sprint"]["version"]}"'
+        story = alice.client.get(f"/projects/{key}/stories/{open_}").json()
+        assert story["sprint_id"] == following["id"]
+
+    def test_to_the_backlog_on_request(self, alice: Caller, key: str) -> None:
+        sprint = _create(alice, key, 1, status="active")
+        _create(alice, key, 2)
+        open_ = _story(alice, key, sprint["id"], 3, "review")
+        response = alice.client.post(
+            f"/projects/{key}/sprints/1/complete", json={"carry_over_to": "backlog"}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["carried_over_to"] is None
+        assert alice.client.get(f"/projects/{key}/stories/{open_}").json()["sprint_id"] is None
+
+    def test_refusals_change_nothing(self, live: LiveServer, alice: Caller, key: str) -> None:
+        sprint = _create(alice, key, 1, status="active")
+        _create(alice, key, 2, status="completed")
+        open_ = _story(alice, key, sprint["id"], 3, "draft")
+        path = f"/projects/{key}/sprints/1/complete"
+        assert problem(alice.client.post(path, json={"carry_over_to": 7}), 422)["field"] == (
+            "carry_over_to"
+        )
+        assert (
+            "is completed"
+            in problem(alice.client.post(path, json={"carry_over_to": 2}), 409)["detail"]
+        )
+        assert ["body", "carry_over_to"] in error_locations(
+            alice.client.post(path, json={"carry_over_to": "next"})
+        )
+        problem(alice.client.post(f"/projects/{key}/sprints/2/complete"), 409)
+        problem(live.member(alice, key, "member").client.post(path), 403)
+        problem(live.signup("stranger").client.post(path), 404)
+        assert alice.client.get(f"/projects/{key}/sprints/1").json()["status"] == "active"
+        assert (
+            alice.client.get(f"/projects/{key}/stories/{open_}").json()["sprint_id"] == sprint["id"]
+        )
+
+    def test_the_burndown_counts_the_carried_over_points(self, alice: Caller, key: str) -> None:
+        sprint = _create(alice, key, 1, status="active")
+        _story(alice, key, sprint["id"], 5, "done")
+        _story(alice, key, sprint["id"], 3, "in_progress")
+        assert alice.client.post(f"/projects/{key}/sprints/1/complete").status_code == 200
+        burndown = alice.client.get(f"/projects/{key}/sprints/1/burndown")
+        assert burndown.status_code == 200, burndown.text
+        body = burndown.json()
+        assert body["carried_over"] == 3
+        assert (body["days"][-1]["remaining"], body["days"][-1]["removed"]) == (3, 0)

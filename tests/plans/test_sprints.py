@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -16,10 +16,18 @@ from plandeck.models import (
     Sprint,
     SprintStatus,
     Story,
+    StoryStatus,
     User,
 )
 from plandeck.plans.phases import phase_service
-from plandeck.plans.schemas import SprintCreate, SprintUpdate, StoryUpdate
+from plandeck.plans.schemas import (
+    SprintComplete,
+    SprintCreate,
+    SprintStart,
+    SprintUpdate,
+    StoryMove,
+    StoryUpdate,
+)
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from tests.factories.accounts import make_user
@@ -481,3 +489,253 @@ class TestSprintTrash:
             await sprint_service.restore(session, member, project, sprint.id)
         with pytest.raises(Forbidden):
             await sprint_service.purge(session, member, project, sprint.id)
+
+
+NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+async def _sprint_events(session: AsyncSession, sprint: Sprint) -> list[dict[str, object]]:
+    rows = await session.scalars(
+        select(ActivityEvent.after)
+        .where(
+            ActivityEvent.entity_type == EntityType.SPRINT,
+            ActivityEvent.entity_id == sprint.id,
+            ActivityEvent.action == ActivityAction.UPDATED,
+        )
+        .order_by(ActivityEvent.id)
+    )
+    return [dict(after or {}) for after in rows]
+
+
+class TestStartSprint:
+    async def test_defaults_to_today_and_the_planned_length(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(
+            session, owner, project, starts_on=date(2026, 4, 6), ends_on=date(2026, 4, 17)
+        )
+        started = await sprint_service.start(
+            session, owner, project, sprint.id, SprintStart(), now=NOON
+        )
+        assert started.status is SprintStatus.ACTIVE
+        assert (started.starts_on, started.ends_on) == (date(2026, 3, 2), date(2026, 3, 13))
+        assert started.version == 2
+        assert (await _sprint_events(session, sprint))[-1] == {
+            "status": "active",
+            "starts_on": "2026-03-02",
+            "ends_on": "2026-03-13",
+        }
+
+    async def test_today_is_the_projects_day(self, session: AsyncSession, owner: User) -> None:
+        project = await make_project(session, owner, timezone="Asia/Tehran")
+        sprint = await make_sprint(session, owner, project)
+        late = datetime(2026, 3, 1, 22, tzinfo=UTC)  # already 2 March in Tehran
+        started = await sprint_service.start(
+            session, owner, project, sprint.id, SprintStart(), now=late
+        )
+        assert (started.starts_on, started.ends_on) == (date(2026, 3, 2), date(2026, 3, 15))
+
+    async def test_given_dates_win(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        given = SprintStart(starts_on=date(2026, 3, 4), ends_on=date(2026, 3, 6))
+        started = await sprint_service.start(session, owner, project, sprint.id, given, now=NOON)
+        assert (started.starts_on, started.ends_on) == (date(2026, 3, 4), date(2026, 3, 6))
+
+    async def test_an_end_before_today_needs_a_start(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        with pytest.raises(InvalidInput, match="starts_on must not be after ends_on"):
+            await sprint_service.start(
+                session, owner, project, sprint.id, SprintStart(ends_on=date(2026, 3, 1)), now=NOON
+            )
+        assert sprint.status is SprintStatus.PLANNED
+
+    async def test_one_sprint_is_active_at_a_time(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        active = await make_sprint(session, owner, project, status=SprintStatus.ACTIVE)
+        sprint = await make_sprint(session, owner, project)
+        with pytest.raises(Conflict, match=f"sprint {active.number} is active"):
+            await sprint_service.start(session, owner, project, sprint.id, SprintStart(), now=NOON)
+        assert (sprint.status, sprint.version) == (SprintStatus.PLANNED, 1)
+
+    @pytest.mark.parametrize(
+        "status", [SprintStatus.ACTIVE, SprintStatus.COMPLETED, SprintStatus.CANCELLED]
+    )
+    async def test_only_a_planned_sprint_starts(
+        self, session: AsyncSession, owner: User, project: Project, status: SprintStatus
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, status=status)
+        with pytest.raises(Conflict, match=f"is {status.value}; only a planned sprint starts"):
+            await sprint_service.start(session, owner, project, sprint.id, SprintStart(), now=NOON)
+
+    async def test_member_cannot_start_and_stale_version_is_refused(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project)
+        member = await make_member(session, project, Role.MEMBER)
+        with pytest.raises(Forbidden):
+            await sprint_service.start(session, member, project, sprint.id, SprintStart())
+        with pytest.raises(StaleVersion):
+            await sprint_service.start(session, owner, project, sprint.id, SprintStart(version=7))
+        assert sprint.status is SprintStatus.PLANNED
+
+
+class TestCompleteSprint:
+    async def _active_with_stories(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> tuple[Sprint, list[Story]]:
+        sprint = await make_sprint(
+            session,
+            owner,
+            project,
+            status=SprintStatus.ACTIVE,
+            starts_on=date(2026, 2, 23),
+            ends_on=date(2026, 3, 6),
+        )
+        stories = [
+            await make_story(session, owner, project, sprint_id=sprint.id, points=points)
+            for points in (5, 3, 2, None)
+        ]
+        for story, status in zip(
+            stories, (StoryStatus.DONE, StoryStatus.IN_PROGRESS, StoryStatus.DONE), strict=False
+        ):
+            await story_service.move(session, owner, project, story.key, StoryMove(status=status))
+        return sprint, stories
+
+    async def test_done_stay_and_the_rest_go_to_the_next_planned_sprint_top(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint, (a, b, c, d) = await self._active_with_stories(session, owner, project)
+        await make_sprint(session, owner, project, number=sprint.number - 1)  # not after it
+        later = await make_sprint(session, owner, project, number=sprint.number + 5)
+        following = await make_sprint(session, owner, project, number=sprint.number + 2)
+        waiting = await make_story(session, owner, project, sprint_id=following.id)
+
+        completion = await sprint_service.complete(
+            session, owner, project, sprint.id, SprintComplete(), now=NOON
+        )
+
+        assert completion.sprint is sprint
+        assert (sprint.status, sprint.starts_on, sprint.ends_on) == (
+            SprintStatus.COMPLETED,
+            date(2026, 2, 23),
+            date(2026, 3, 2),  # ended today, four days early
+        )
+        assert (completion.completed, completion.completed_points) == ([a.key, c.key], 7)
+        assert (completion.carried_over, completion.carried_over_points) == ([b.key, d.key], 3)
+        assert completion.carried_over_to == following.number
+        assert await _ids_in(session, owner, project, sprint.id) == [a.id, c.id]
+        assert await _ids_in(session, owner, project, following.id) == [b.id, d.id, waiting.id]
+        assert await _ids_in(session, owner, project, later.id) == []
+        assert (await _moves(session, [b.id, d.id]))[-2:] == [
+            (b.id, {"sprint_id": sprint.id}, {"sprint_id": following.id}),
+            (d.id, {"sprint_id": sprint.id}, {"sprint_id": following.id}),
+        ]
+        assert (await _sprint_events(session, sprint))[-1] == {
+            "status": "completed",
+            "ends_on": "2026-03-02",
+            "carried_over": {"to": following.id, "stories": {str(b.id): 3, str(d.id): 0}},
+        }
+
+    async def test_to_the_backlog_when_no_sprint_is_planned_after_it(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint, (_a, b, _c, d) = await self._active_with_stories(session, owner, project)
+        backlog = await make_story(session, owner, project)
+        completion = await sprint_service.complete(
+            session, owner, project, sprint.id, SprintComplete(), now=NOON
+        )
+        assert completion.carried_over_to is None
+        assert await _ids_in(session, owner, project, None) == [b.id, d.id, backlog.id]
+
+    async def test_to_a_chosen_sprint_or_the_backlog(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint, (_a, b, _c, d) = await self._active_with_stories(session, owner, project)
+        await make_sprint(session, owner, project, number=sprint.number + 1)
+        chosen = await make_sprint(session, owner, project, number=sprint.number + 2)
+        completion = await sprint_service.complete(
+            session, owner, project, sprint.id, SprintComplete(carry_over_to=chosen.number)
+        )
+        assert completion.carried_over_to == chosen.number
+        assert await _ids_in(session, owner, project, chosen.id) == [b.id, d.id]
+
+        other, stories = await self._active_with_stories(session, owner, project)
+        await make_sprint(session, owner, project, number=other.number + 1)
+        done = await sprint_service.complete(
+            session, owner, project, other.id, SprintComplete(carry_over_to="backlog")
+        )
+        assert done.carried_over_to is None
+        assert await _ids_in(session, owner, project, None) == [stories[1].id, stories[3].id]
+
+    async def test_a_finished_sprint_carries_nothing(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, status=SprintStatus.ACTIVE)
+        completion = await sprint_service.complete(
+            session, owner, project, sprint.id, SprintComplete(), now=NOON
+        )
+        assert (completion.carried_over, completion.carried_over_points) == ([], 0)
+        # Started without dates: it ran today only.
+        assert (sprint.starts_on, sprint.ends_on) == (date(2026, 3, 2), date(2026, 3, 2))
+
+    @pytest.mark.parametrize(
+        "status", [SprintStatus.PLANNED, SprintStatus.COMPLETED, SprintStatus.CANCELLED]
+    )
+    async def test_only_the_active_sprint_completes(
+        self, session: AsyncSession, owner: User, project: Project, status: SprintStatus
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, status=status)
+        with pytest.raises(Conflict, match="only the active sprint completes"):
+            await sprint_service.complete(session, owner, project, sprint.id, SprintComplete())
+
+    @pytest.mark.parametrize(
+        ("target", "error", "message"),
+        [
+            ("self", InvalidInput, "is the one being completed"),
+            ("missing", InvalidInput, "carry_over_to: no sprint"),
+            ("trashed", InvalidInput, "carry_over_to: no sprint"),
+            ("completed", Conflict, "is completed; carry the stories over"),
+        ],
+    )
+    async def test_bad_targets_change_nothing(
+        self,
+        session: AsyncSession,
+        owner: User,
+        project: Project,
+        target: str,
+        error: type[Exception],
+        message: str,
+    ) -> None:
+        sprint, stories = await self._active_with_stories(session, owner, project)
+        numbers = {"self": sprint.number, "missing": 999_999}
+        if target in ("trashed", "completed"):
+            other = await make_sprint(
+                session,
+                owner,
+                project,
+                status=SprintStatus(target) if target == "completed" else SprintStatus.PLANNED,
+            )
+            if target == "trashed":
+                await sprint_service.delete(session, owner, project, other.id)
+            numbers[target] = other.number
+        before = await count_events(session)
+        with pytest.raises(error, match=message):
+            await sprint_service.complete(
+                session, owner, project, sprint.id, SprintComplete(carry_over_to=numbers[target])
+            )
+        assert await count_events(session) == before
+        assert sprint.status is SprintStatus.ACTIVE
+        assert await _ids_in(session, owner, project, sprint.id) == [s.id for s in stories]
+
+    async def test_member_cannot_complete(
+        self, session: AsyncSession, owner: User, project: Project
+    ) -> None:
+        sprint = await make_sprint(session, owner, project, status=SprintStatus.ACTIVE)
+        member = await make_member(session, project, Role.MEMBER)
+        with pytest.raises(Forbidden):
+            await sprint_service.complete(session, member, project, sprint.id, SprintComplete())

@@ -64,6 +64,12 @@ class SprintBurndown(BaseModel):
         description="Points in the sprint at the end of its first day.", examples=[8]
     )
     days: list[BurndownDay]
+    carried_over: int = Field(
+        default=0,
+        description="Points of the unfinished stories the sprint's completion moved on. They "
+        "count as remaining on its last day, not as scope removed.",
+        examples=[3],
+    )
 
     @classmethod
     def of(cls, burndown: series.Burndown) -> SprintBurndown:
@@ -84,6 +90,7 @@ class SprintBurndown(BaseModel):
                 )
                 for d in burndown.days
             ],
+            carried_over=burndown.carried_over,
         )
 
 

@@ -25,6 +25,10 @@ Rules chosen:
   since the end of the previous day (joining, leaving, trash, restore, re-estimation);
   rises add up to ``added``, falls to ``removed``. The first day has none (it is the
   commitment), so ``scope[d] == scope[d-1] + added[d] - removed[d]`` from the second day.
+- **Carried over**: completing a sprint moves its unfinished stories on (to another sprint
+  or the backlog) on its last day. Those moves are not scope removed: from the day of the
+  completion on, the burndown counts the carried-over stories as still in the sprint, so its
+  last day shows them as remaining. ``Burndown.carried_over`` gives their points.
 - **Ideal line**: the committed points falling linearly to 0 on the last day:
   ``committed * (n - 1 - i) / (n - 1)`` on day ``i`` of ``n`` (0 for a one-day sprint).
 - **Days after today** have the ideal line only; their actual values are None.
@@ -40,7 +44,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Protocol
 
@@ -86,6 +90,39 @@ def _in_sprint(state: StoryState, sprint_id: int) -> bool:
     return state.live and state.sprint_id == sprint_id
 
 
+@dataclass(frozen=True, slots=True)
+class CarryOver:
+    """What a sprint's completion moved on: its unfinished stories and their points then, and
+    the day (in the project's zone) it happened."""
+
+    day: date
+    story_ids: frozenset[int]
+    points: int
+
+
+def _as_if_not_carried(
+    spans: Iterable[StorySpan], sprint_id: int, carry: CarryOver
+) -> Iterator[StorySpan]:
+    """The spans, with the carried-over stories kept in the sprint from the completion's day."""
+    for span in spans:
+        state = span.state
+        moved_on = (
+            state.story_id in carry.story_ids
+            and state.live
+            and state.sprint_id != sprint_id
+            and (span.until is None or span.until > carry.day)
+        )
+        if not moved_on:
+            yield span
+            continue
+        kept = replace(state, sprint_id=sprint_id)
+        if span.first < carry.day:
+            yield StorySpan(state, span.first, carry.day)
+            yield StorySpan(kept, carry.day, span.until)
+        else:
+            yield StorySpan(kept, span.first, span.until)
+
+
 # Burndown and burnup
 
 
@@ -111,14 +148,24 @@ class Burndown:
     ends_on: date
     committed: int
     days: tuple[BurndownDay, ...]
+    carried_over: int = 0
 
 
-def sprint_burndown(spans: Iterable[StorySpan], sprint: SprintInfo, *, today: date) -> Burndown:
+def sprint_burndown(
+    spans: Iterable[StorySpan],
+    sprint: SprintInfo,
+    *,
+    today: date,
+    carried_over: CarryOver | None = None,
+) -> Burndown:
     """The sprint's burndown and burnup, one entry per day from its start to its end.
 
     ``spans`` must hold every span of the stories ever in the sprint that covers a day of
-    it up to today (more is harmless); a story's spans in the order of their days."""
+    it up to today (more is harmless); a story's spans in the order of their days.
+    ``carried_over``: what the sprint's completion moved on, if it was completed."""
     first, last = _sprint_days(sprint)
+    if carried_over is not None:
+        spans = _as_if_not_carried(spans, sprint.id, carried_over)
     days = _days(first, last)
     known = days[: max(0, (min(last, today) - first).days + 1)]
     scope = [0] * len(known)
@@ -166,7 +213,14 @@ def sprint_burndown(spans: Iterable[StorySpan], sprint: SprintInfo, *, today: da
             )
         else:
             series.append(BurndownDay(day, ideal, None, None, None, None, None))
-    return Burndown(sprint.number, first, last, committed, tuple(series))
+    return Burndown(
+        sprint.number,
+        first,
+        last,
+        committed,
+        tuple(series),
+        carried_over.points if carried_over else 0,
+    )
 
 
 # Velocity

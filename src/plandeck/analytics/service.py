@@ -38,6 +38,7 @@ from plandeck.analytics.forecast import (
 from plandeck.analytics.history import StorySpan, StoryState, local_date
 from plandeck.analytics.series import (
     Burndown,
+    CarryOver,
     CumulativeFlow,
     SprintInfo,
     SprintWithoutDates,
@@ -50,9 +51,13 @@ from plandeck.analytics.series import (
 )
 from plandeck.errors import NotFound
 from plandeck.models import (
+    ActivityAction,
+    ActivityEvent,
+    EntityType,
     Phase,
     Project,
     Sprint,
+    SprintStatus,
     StoryDay,
     StoryStatus,
     User,
@@ -178,6 +183,33 @@ async def _velocity(
     return velocity(totals, sprints, last=last)
 
 
+async def _carry_over(session: AsyncSession, sprint_id: int, zone: ZoneInfo) -> CarryOver | None:
+    """What the sprint's completion carried over, from its activity event; None if its
+    status was last changed by anything else (never completed, or reopened since)."""
+    events = await session.execute(
+        select(ActivityEvent.created_at, ActivityEvent.after)
+        .where(
+            ActivityEvent.entity_type == EntityType.SPRINT,
+            ActivityEvent.entity_id == sprint_id,
+            ActivityEvent.action == ActivityAction.UPDATED,
+        )
+        .order_by(ActivityEvent.id.desc())
+    )
+    for at, after in events:
+        if not after or "status" not in after:
+            continue
+        carried = after.get("carried_over")
+        if after["status"] != SprintStatus.COMPLETED.value or not isinstance(carried, dict):
+            return None
+        stories = carried.get("stories") or {}
+        return CarryOver(
+            local_date(at, zone),
+            frozenset(int(story_id) for story_id in stories),
+            sum(int(points) for points in stories.values()),
+        )
+    return None
+
+
 def _today(project: Project, now: datetime | None) -> tuple[ZoneInfo, date]:
     zone = ZoneInfo(project.timezone)
     return zone, local_date(now or utcnow(), zone)
@@ -202,14 +234,14 @@ class AnalyticsService:
         *,
         now: datetime | None = None,
     ) -> Burndown:
-        """Burndown and burnup of sprint ``number`` (``series.sprint_burndown``); 3 queries
+        """Burndown and burnup of sprint ``number`` (``series.sprint_burndown``); 4 queries
         after the project's."""
         project = await project_service.get(session, actor, key)
         found = await _sprints(session, project, number=number)
         if not found:
             raise NotFound(f"sprint {number} not found in project {project.key}")
         sprint = found[0]
-        _zone, today = _today(project, now)
+        zone, today = _today(project, now)
         if not sprint.dated:
             raise SprintWithoutDates(
                 f"sprint {sprint.number} has no start or end date; set both to chart it"
@@ -217,18 +249,24 @@ class AnalyticsService:
         assert sprint.starts_on is not None
         assert sprint.ends_on is not None
         through = min(today, sprint.ends_on)
+        carried = await _carry_over(session, sprint.id, zone)
+        # A story carried over on the day it joined has no day in the sprint of its own.
         ever_in = select(_DAYS.c.story_id).where(
             _DAYS.c.project_id == project.id, _DAYS.c.sprint_id == sprint.id
         )
+        in_sprint: ColumnElement[bool] = _DAYS.c.story_id.in_(ever_in)
+        if carried is not None and carried.story_ids:
+            in_sprint = or_(in_sprint, _DAYS.c.story_id.in_(sorted(carried.story_ids)))
         spans = await _spans(
             session,
             select(*_SPAN_COLUMNS).where(
-                _DAYS.c.story_id.in_(ever_in),
+                _DAYS.c.project_id == project.id,
+                in_sprint,
                 _DAYS.c.day <= through,
                 or_(_DAYS.c.until.is_(None), _DAYS.c.until > sprint.starts_on),
             ),
         )
-        return sprint_burndown(spans, sprint, today=today)
+        return sprint_burndown(spans, sprint, today=today, carried_over=carried)
 
     async def velocity(
         self,

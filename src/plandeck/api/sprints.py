@@ -12,7 +12,15 @@ from plandeck.api.projects import ProjectMember, with_etag
 from plandeck.api.responses import problems
 from plandeck.auth.deps import CurrentUser, DbSession
 from plandeck.kit.etag import IfMatch, expected_version
-from plandeck.plans.schemas import MAX_INT, Sprint, SprintCreate, SprintUpdate
+from plandeck.plans.schemas import (
+    MAX_INT,
+    Sprint,
+    SprintComplete,
+    SprintCompletion,
+    SprintCreate,
+    SprintStart,
+    SprintUpdate,
+)
 from plandeck.plans.sprints import sprint_service
 
 router = APIRouter(prefix="/projects/{key}/sprints", tags=["sprints"])
@@ -87,6 +95,56 @@ async def update_sprint(
     return _sprints.tagged(
         response, await sprint_service.update(session, user, project, sprint.id, data)
     )
+
+
+@router.post(
+    "/{number}/start",
+    responses={**with_etag(), **problems(401, 403, 404, 409, 422, 429)},
+    summary="Start a sprint",
+)
+async def start_sprint(
+    sprint: SprintInPath,
+    project: ProjectMember,
+    session: DbSession,
+    user: CurrentUser,
+    response: Response,
+    data: SprintStart | None = None,
+    if_match: IfMatch = None,
+) -> Sprint:
+    """Admins. A planned sprint becomes the active one (409 while another is active, or when
+    this one is not planned). ``starts_on`` defaults to today in the project's time zone,
+    ``ends_on`` to the start plus the sprint's planned length (two weeks without one)."""
+    data = data or SprintStart()
+    data.version = expected_version(if_match, data.version)
+    return _sprints.tagged(
+        response, await sprint_service.start(session, user, project, sprint.id, data)
+    )
+
+
+@router.post(
+    "/{number}/complete",
+    responses={**with_etag(), **problems(401, 403, 404, 409, 422, 429)},
+    summary="Complete a sprint",
+)
+async def complete_sprint(
+    sprint: SprintInPath,
+    project: ProjectMember,
+    session: DbSession,
+    user: CurrentUser,
+    response: Response,
+    data: SprintComplete | None = None,
+    if_match: IfMatch = None,
+) -> SprintCompletion:
+    """Admins. The active sprint ends today (its ``ends_on`` becomes today): its done stories
+    stay in it, the unfinished ones move to ``carry_over_to``, at the top of its order (by
+    default the next planned sprint, or the backlog when there is none). The ``ETag`` is the
+    sprint's. Its burndown shows the carried-over points as left undone on the last day, not
+    as scope removed."""
+    data = data or SprintComplete()
+    data.version = expected_version(if_match, data.version)
+    completion = await sprint_service.complete(session, user, project, sprint.id, data)
+    _sprints.tagged(response, completion.sprint)
+    return SprintCompletion.model_validate(completion)
 
 
 @router.delete(

@@ -6,7 +6,7 @@ people reordering different stories never touch the same rows.
 
 from __future__ import annotations
 
-from fractional_indexing import generate_key_between
+from fractional_indexing import generate_key_between, generate_n_keys_between
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,5 +23,20 @@ async def last_rank(session: AsyncSession, project_id: int, sprint_id: int | Non
     where = Story.sprint_id.is_(None) if sprint_id is None else Story.sprint_id == sprint_id
     rank: str | None = await session.scalar(
         select(func.max(Story.rank)).where(Story.project_id == project_id, where)
+    )
+    return rank
+
+
+def ranks_before(first: str | None, count: int) -> list[str]:
+    """``count`` ascending ranks that all sort before ``first`` (or start an empty list)."""
+    keys: list[str] = generate_n_keys_between(None, first, count)
+    return keys
+
+
+async def first_rank(session: AsyncSession, project_id: int, sprint_id: int | None) -> str | None:
+    """The lowest rank in a sprint (or the backlog, for ``None``), trash included."""
+    where = Story.sprint_id.is_(None) if sprint_id is None else Story.sprint_id == sprint_id
+    rank: str | None = await session.scalar(
+        select(func.min(Story.rank)).where(Story.project_id == project_id, where)
     )
     return rank

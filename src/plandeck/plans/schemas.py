@@ -6,7 +6,14 @@ import enum
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from plandeck.kit.schemas import InputSchema, NonEmptyStr, Schema
 from plandeck.models import (
@@ -187,6 +194,34 @@ class SprintUpdate(_SprintDates):
     version: ExpectedVersion | None = None
 
 
+class SprintStart(_SprintDates):
+    """Both dates optional: the start defaults to today in the project's time zone, the end
+    keeps the sprint's planned length (two weeks when it had none)."""
+
+    version: ExpectedVersion | None = None
+
+
+def _sprint_or_backlog(value: object) -> object:
+    # One clear message instead of one per member of the union.
+    if value is None or value == "backlog":
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise ValueError("a sprint's number or 'backlog'")
+    return value
+
+
+class SprintComplete(InputSchema):
+    carry_over_to: Annotated[
+        Number | Literal["backlog"] | None,
+        BeforeValidator(_sprint_or_backlog),
+        Field(
+            description="Where the unfinished stories go: a sprint's number or ``backlog``; "
+            "by default the next planned sprint, or the backlog when there is none."
+        ),
+    ] = None
+    version: ExpectedVersion | None = None
+
+
 class Sprint(Schema):
     id: int
     project_id: int
@@ -202,6 +237,18 @@ class Sprint(Schema):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+
+
+class SprintCompletion(Schema):
+    """What completing a sprint did: its done stories stay in it, the unfinished ones moved on
+    (``carried_over_to``: the sprint's number, None for the backlog)."""
+
+    sprint: Sprint
+    completed: list[str]
+    completed_points: int
+    carried_over: list[str]
+    carried_over_points: int
+    carried_over_to: int | None
 
 
 # The trash

@@ -1,17 +1,28 @@
 """Sprints. Trashing a sprint sends its stories to the backlog, as Jira does; restoring takes back
-those still there."""
+those still there.
+
+Starting and completing a sprint are actions of their own, as in Jira: one sprint is active at a
+time; completing it keeps its done stories and carries the unfinished ones over to another
+sprint or the backlog, at the top of its order. The sprint's activity event of the completion
+lists what was carried over and its points (``carried_over``), so that its burndown shows them
+as left undone on the last day rather than as scope removed.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plandeck.analytics.history import local_date
 from plandeck.auth.roles import require_role
-from plandeck.errors import InvalidInput
-from plandeck.kit.audit import record
+from plandeck.errors import Conflict, InvalidInput
+from plandeck.kit.audit import apply_changes, record
+from plandeck.kit.integrity import flush
 from plandeck.models import (
     ActivityAction,
     ActivityEvent,
@@ -20,13 +31,32 @@ from plandeck.models import (
     Project,
     Role,
     Sprint,
+    SprintStatus,
     Story,
+    StoryStatus,
     User,
 )
+from plandeck.models.base import utcnow
 from plandeck.plans.base import NumberedChildService
-from plandeck.plans.common import live_reference
-from plandeck.plans.ranking import last_rank, rank_between
-from plandeck.plans.schemas import SprintCreate, SprintUpdate
+from plandeck.plans.common import check_version, get_in_project, live_reference
+from plandeck.plans.ranking import first_rank, last_rank, rank_between, ranks_before
+from plandeck.plans.schemas import SprintComplete, SprintCreate, SprintStart, SprintUpdate
+
+# A sprint started without dates of its own runs two weeks, as most teams' do.
+DEFAULT_LENGTH = timedelta(days=13)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What ``SprintService.complete`` did (``carried_over_to``: a sprint number, None for
+    the backlog)."""
+
+    sprint: Sprint
+    completed: list[str]
+    completed_points: int
+    carried_over: list[str]
+    carried_over_points: int
+    carried_over_to: int | None
 
 
 class SprintService(NumberedChildService[Sprint]):
@@ -64,6 +94,151 @@ class SprintService(NumberedChildService[Sprint]):
         data: SprintUpdate,
     ) -> Sprint:
         return await self.update_fields(session, actor, project, sprint_id, data)
+
+    async def start(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        sprint_id: int,
+        data: SprintStart,
+        *,
+        now: datetime | None = None,
+    ) -> Sprint:
+        """Make a planned sprint the active one. The start defaults to today, the end to the
+        start plus the sprint's planned length."""
+        await require_role(session, actor, project, self.edit_role)
+        sprint = await self._get_live(session, project, sprint_id)
+        check_version(self.label, sprint, data.version)
+        if sprint.status is not SprintStatus.PLANNED:
+            raise Conflict(
+                f"sprint {sprint.number} is {sprint.status.value}; only a planned sprint starts"
+            )
+        active = await session.scalar(
+            select(Sprint.number)
+            .where(
+                Sprint.project_id == project.id,
+                Sprint.status == SprintStatus.ACTIVE,
+                Sprint.deleted_at.is_(None),
+            )
+            .order_by(Sprint.number)
+            .limit(1)
+        )
+        if active is not None:
+            raise Conflict(
+                f"sprint {active} is active; complete it before starting sprint {sprint.number}"
+            )
+        starts_on = data.starts_on or _today(project, now)
+        ends_on = data.ends_on or _planned_end(sprint, starts_on)
+        if starts_on > ends_on:
+            raise InvalidInput("starts_on must not be after ends_on", field="starts_on")
+        changes = {"status": SprintStatus.ACTIVE, "starts_on": starts_on, "ends_on": ends_on}
+        return await self._apply(session, actor, sprint, changes, expected_version=None)
+
+    async def complete(
+        self,
+        session: AsyncSession,
+        actor: User,
+        project: Project,
+        sprint_id: int,
+        data: SprintComplete,
+        *,
+        now: datetime | None = None,
+    ) -> Completion:
+        """End the active sprint today: its done stories stay, the others move to
+        ``data.carry_over_to`` (by default the next planned sprint, or the backlog), at the top
+        of its order and in their own. Its end date becomes today, the day it really ended."""
+        await require_role(session, actor, project, self.edit_role)
+        sprint = await self._get_live(session, project, sprint_id)
+        check_version(self.label, sprint, data.version)
+        if sprint.status is not SprintStatus.ACTIVE:
+            raise Conflict(
+                f"sprint {sprint.number} is {sprint.status.value}; only the active sprint completes"
+            )
+        target = await self._carry_over_target(session, project, sprint, data.carry_over_to)
+        stories = (
+            await session.scalars(
+                select(Story)
+                .where(Story.sprint_id == sprint.id, Story.deleted_at.is_(None))
+                .order_by(Story.rank)
+            )
+        ).all()
+        done = [story for story in stories if story.status is StoryStatus.DONE]
+        unfinished = [story for story in stories if story.status is not StoryStatus.DONE]
+        target_id = target.id if target else None
+        if unfinished:
+            first = await first_rank(session, project.id, target_id)
+            for story, rank in zip(unfinished, ranks_before(first, len(unfinished)), strict=True):
+                _record_move(session, actor, story, sprint.id, target_id)
+                story.sprint_id, story.rank = target_id, rank
+        today = _today(project, now)
+        changes: dict[str, Any] = {"status": SprintStatus.COMPLETED, "ends_on": today}
+        if sprint.starts_on is None or sprint.starts_on > today:
+            changes["starts_on"] = today
+        completion = Completion(
+            sprint=sprint,
+            completed=[story.key for story in done],
+            completed_points=sum(story.points or 0 for story in done),
+            carried_over=[story.key for story in unfinished],
+            carried_over_points=sum(story.points or 0 for story in unfinished),
+            carried_over_to=target.number if target else None,
+        )
+        before, after = apply_changes(sprint, changes)
+        after["carried_over"] = {
+            "to": target_id,
+            "stories": {str(story.id): story.points or 0 for story in unfinished},
+        }
+        self._record(session, actor, sprint, ActivityAction.UPDATED, before=before, after=after)
+        await flush(session)
+        return completion
+
+    async def _get_live(self, session: AsyncSession, project: Project, sprint_id: int) -> Sprint:
+        sprint: Sprint = await get_in_project(session, Sprint, project, sprint_id)
+        return sprint
+
+    async def _carry_over_target(
+        self,
+        session: AsyncSession,
+        project: Project,
+        sprint: Sprint,
+        wanted: int | Literal["backlog"] | None,
+    ) -> Sprint | None:
+        if wanted == "backlog":
+            return None
+        if wanted is None:
+            return await session.scalar(
+                select(Sprint)
+                .where(
+                    Sprint.project_id == project.id,
+                    Sprint.status == SprintStatus.PLANNED,
+                    Sprint.deleted_at.is_(None),
+                    Sprint.number > sprint.number,
+                )
+                .order_by(Sprint.number)
+                .limit(1)
+            )
+        if wanted == sprint.number:
+            raise InvalidInput(
+                f"carry_over_to: sprint {wanted} is the one being completed", field="carry_over_to"
+            )
+        target = await session.scalar(
+            select(Sprint).where(
+                Sprint.project_id == project.id,
+                Sprint.number == wanted,
+                Sprint.deleted_at.is_(None),
+            )
+        )
+        if target is None:
+            raise InvalidInput(
+                f"carry_over_to: no sprint {wanted} in project {project.key}",
+                field="carry_over_to",
+            )
+        if target.status not in (SprintStatus.PLANNED, SprintStatus.ACTIVE):
+            raise Conflict(
+                f"sprint {wanted} is {target.status.value}; carry the stories over to a planned "
+                "sprint or the backlog"
+            )
+        return target
 
     async def _validate_changes(
         self,
@@ -137,6 +312,19 @@ class SprintService(NumberedChildService[Sprint]):
             last = rank_between(last, None)
             _record_move(session, actor, story, None, obj.id)
             story.sprint_id, story.rank = obj.id, last
+
+
+def _today(project: Project, now: datetime | None) -> date:
+    return local_date(now or utcnow(), ZoneInfo(project.timezone))
+
+
+def _planned_end(sprint: Sprint, starts_on: date) -> date:
+    """The end that keeps the sprint's planned length from a new start."""
+    if sprint.starts_on and sprint.ends_on:
+        return starts_on + (sprint.ends_on - sprint.starts_on)
+    if sprint.ends_on and sprint.ends_on >= starts_on:
+        return sprint.ends_on
+    return starts_on + DEFAULT_LENGTH
 
 
 def _record_move(
