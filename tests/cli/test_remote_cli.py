@@ -6,15 +6,18 @@ import json
 import stat
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
+from plandeck.cli.remote import completion_summary
 from plandeck.client import PlandeckClient
+from plandeck.client.models import Sprint, SprintCompletion
 from plandeck.config import DEFAULT_SECRET_KEY
+from plandeck.models import SprintStatus
 from tests.api.live import PASSWORD, Caller, LiveServer
 from tests.conftest import SHARED
 from tests.processes import env_for, free_port, run_cli
@@ -372,6 +375,205 @@ class TestTasks:
         as_json = json.loads(_ok(_cli(logged_in, "tasks", "list", project, "1.1", "--json")))
         assert [t["parent_id"] for t in as_json] == [None, first.id]
         assert "story B-1 has no tasks" in _ok(_cli(logged_in, "tasks", "list", project, "B-1"))
+
+
+@pytest.fixture
+def running(owner: PlandeckClient, project: str) -> str:
+    """``project`` with sprint 1 active: 1.1 (3 points) done, 1.2 (5 points) in progress."""
+    owner.update_story(project, "1.1", status="done")
+    owner.start_sprint(project, 1, starts_on=date(2030, 3, 4), ends_on=date(2030, 3, 15))
+    return project
+
+
+class TestSprints:
+    def test_help_lists_the_commands(self, env: dict[str, str]) -> None:
+        assert "sprints" in _ok(_cli(env, "--help"))
+        output = _ok(_cli(env, "sprints", "--help"))
+        for command in ("list", "start", "complete"):
+            assert f" {command} " in output
+
+    def test_list_is_a_table(
+        self, logged_in: dict[str, str], project: str, owner: PlandeckClient
+    ) -> None:
+        owner.update_sprint(project, 2, weeks="3-4")
+        owner.start_sprint(project, 1, starts_on=date(2030, 3, 4), ends_on=date(2030, 3, 15))
+        output = _ok(_cli(logged_in, "sprints", "list", project))
+        for header in ("number", "name", "status", "dates", "weeks"):
+            assert header in output
+        one, two = (line for line in output.splitlines() if " One " in line or " Two " in line)
+        assert "active" in one
+        assert "2030-03-04 to 2030-03-15" in one
+        assert "planned" in two
+        assert "3-4" in two
+
+    def test_list_as_json(self, logged_in: dict[str, str], project: str) -> None:
+        output = json.loads(_ok(_cli(logged_in, "sprints", "list", project, "--json")))
+        assert [(s["number"], s["name"], s["status"]) for s in output] == [
+            (1, "One", "planned"),
+            (2, "Two", "planned"),
+        ]
+
+    def test_start_with_dates(
+        self, logged_in: dict[str, str], project: str, owner: PlandeckClient
+    ) -> None:
+        result = _cli(
+            logged_in,
+            "sprints",
+            "start",
+            project,
+            "2",
+            "--starts-on",
+            "2030-03-04",
+            "--ends-on",
+            "2030-03-15",
+            "--version",
+            "1",
+        )
+        assert _ok(result).strip() == (
+            "Sprint 2 started: Two, 2030-03-04 to 2030-03-15 (version 2)"
+        )
+        sprint = owner.get_sprint(project, 2)
+        assert (sprint.status.value, sprint.starts_on, sprint.ends_on) == (
+            "active",
+            date(2030, 3, 4),
+            date(2030, 3, 15),
+        )
+
+    def test_start_while_another_is_active_is_one_line(
+        self, logged_in: dict[str, str], running: str, owner: PlandeckClient
+    ) -> None:
+        result = _cli(logged_in, "sprints", "start", running, "2")
+        assert _one_error_line(result) == (
+            "error: 409 Conflict: sprint 1 is active; complete it before starting sprint 2"
+        )
+        assert owner.get_sprint(running, 2).status.value == "planned"
+
+    def test_complete_carries_over_to_the_next_sprint(
+        self, logged_in: dict[str, str], running: str, owner: PlandeckClient
+    ) -> None:
+        result = _cli(logged_in, "sprints", "complete", running, "1")
+        assert _ok(result).strip() == (
+            "Sprint 1 completed: 1 story (3 points) done; "
+            "1 story (5 points) carried over to sprint 2: 1.2"
+        )
+        assert owner.get_sprint(running, 1).status.value == "completed"
+        assert [s.key for s in owner.board(running, 2)] == ["1.2"]
+
+    def test_complete_to_the_backlog(
+        self, logged_in: dict[str, str], running: str, owner: PlandeckClient
+    ) -> None:
+        result = _cli(logged_in, "sprints", "complete", running, "1", "--carry-over-to", "backlog")
+        assert _ok(result).strip().endswith("1 story (5 points) carried over to the backlog: 1.2")
+        assert [s.key for s in owner.backlog(running)] == ["1.2", "B-1"]
+
+    def test_complete_as_json(self, logged_in: dict[str, str], running: str) -> None:
+        result = _cli(logged_in, "sprints", "complete", running, "1", "--json")
+        completion = json.loads(_ok(result))
+        assert completion["sprint"]["status"] == "completed"
+        assert (completion["completed"], completion["carried_over"]) == (["1.1"], ["1.2"])
+        assert completion["carried_over_to"] == 2
+
+    def test_stale_version_is_one_line(
+        self, logged_in: dict[str, str], running: str, owner: PlandeckClient
+    ) -> None:
+        read = owner.get_sprint(running, 1)
+        owner.update_sprint(running, 1, goal="changed meanwhile")
+        result = _cli(
+            logged_in, "sprints", "complete", running, "1", "--version", str(read.version)
+        )
+        assert _one_error_line(result).startswith(
+            f"error: 409 Stale version: sprint {read.id} is at version {read.version + 1}, "
+            f"not {read.version}"
+        )
+        assert owner.get_sprint(running, 1).status.value == "active"
+
+    def test_unknown_target_is_one_line(self, logged_in: dict[str, str], running: str) -> None:
+        result = _cli(logged_in, "sprints", "complete", running, "1", "--carry-over-to", "42")
+        assert _one_error_line(result).startswith(
+            f"error: 422 Invalid input: carry_over_to: no sprint 42 in project {running}"
+        )
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (
+                ("start", "--starts-on", "next monday"),
+                "error: --starts-on takes a date as YYYY-MM-DD, not 'next monday'",
+            ),
+            (
+                ("start", "--starts-on", "20300304"),
+                "error: --starts-on takes a date as YYYY-MM-DD, not '20300304'",
+            ),
+            (
+                ("start", "--ends-on", "2030-02-30"),
+                "error: --ends-on takes a date as YYYY-MM-DD, not '2030-02-30'",
+            ),
+            (
+                ("complete", "--carry-over-to", "soon"),
+                "error: --carry-over-to takes a sprint number or 'backlog', not 'soon'",
+            ),
+            (
+                ("complete", "--carry-over-to", "-1"),
+                "error: --carry-over-to takes a sprint number or 'backlog', not '-1'",
+            ),
+        ],
+    )
+    def test_unusable_options_are_one_line(
+        self,
+        logged_in: dict[str, str],
+        project: str,
+        owner: PlandeckClient,
+        args: tuple[str, ...],
+        message: str,
+    ) -> None:
+        command, *options = args
+        result = _cli(logged_in, "sprints", command, project, "1", *options)
+        assert _one_error_line(result) == message
+        assert owner.get_sprint(project, 1).status.value == "planned"
+
+
+def _completion(
+    done: list[str], done_points: int, moved: list[str], moved_points: int
+) -> SprintCompletion:
+    when = datetime(2030, 3, 15, tzinfo=UTC)
+    sprint = Sprint(
+        id=7,
+        project_id=1,
+        phase_id=None,
+        number=3,
+        name="Three",
+        goal="",
+        status=SprintStatus.COMPLETED,
+        weeks=None,
+        starts_on=date(2030, 3, 4),
+        ends_on=date(2030, 3, 15),
+        version=3,
+        created_at=when,
+        updated_at=when,
+        deleted_at=None,
+    )
+    return SprintCompletion(
+        sprint=sprint,
+        completed=done,
+        completed_points=done_points,
+        carried_over=moved,
+        carried_over_points=moved_points,
+        carried_over_to=None,
+    )
+
+
+class TestCompletionSummary:
+    def test_plurals_and_several_keys(self) -> None:
+        completion = _completion(["PX-1", "PX-2"], 1, ["PX-7", "PX-8"], 0)
+        assert completion_summary(completion) == (
+            "Sprint 3 completed: 2 stories (1 point) done; "
+            "2 stories (0 points) carried over to the backlog: PX-7, PX-8"
+        )
+
+    def test_nothing_carried_over(self) -> None:
+        assert completion_summary(_completion([], 0, [], 0)) == (
+            "Sprint 3 completed: 0 stories (0 points) done; nothing carried over"
+        )
 
 
 class TestApiToken:

@@ -6,7 +6,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +445,136 @@ class TestStories:
         assert (board["1.1"].tasks_done, board["1.1"].tasks_total) == (1, 2)
         with pytest.raises(NotFound):
             client.board(planned.key, 42)
+
+
+@pytest.fixture
+def running(client: PlandeckClient, planned: Project) -> Project:
+    """``planned`` with sprint 1 active (1.1 done, 1.2 in progress, 1.3 a draft) and a
+    sprint 3 after sprint 2."""
+    client.update_story(planned.key, "1.1", status="done")
+    client.update_story(planned.key, "1.2", status="in_progress")
+    client.create_sprint(planned.key, 3, "Three")
+    client.start_sprint(planned.key, 1, starts_on=date(2030, 3, 4), ends_on=date(2030, 3, 15))
+    return planned
+
+
+class TestSprintLifecycle:
+    def test_start_with_dates(self, client: PlandeckClient, planned: Project) -> None:
+        sprint = client.get_sprint(planned.key, 2)
+        started = client.start_sprint(
+            planned.key,
+            2,
+            starts_on=date(2030, 3, 4),
+            ends_on=date(2030, 3, 15),
+            version=sprint.version,
+        )
+        assert (started.status.value, started.starts_on, started.ends_on) == (
+            "active",
+            date(2030, 3, 4),
+            date(2030, 3, 15),
+        )
+        assert started.version == sprint.version + 1
+        assert client.get_sprint(planned.key, 2) == started
+
+    def test_start_without_dates_runs_two_weeks_from_today(
+        self, client: PlandeckClient, planned: Project
+    ) -> None:
+        started = client.start_sprint(planned.key, 1)
+        assert started.starts_on is not None
+        assert started.ends_on is not None
+        # Today in the project's time zone (UTC): the test may straddle midnight.
+        today = datetime.now(UTC).date()
+        assert started.starts_on in (today - timedelta(days=1), today)
+        assert started.ends_on - started.starts_on == timedelta(days=13)
+
+    def test_start_while_another_is_active_is_a_conflict(
+        self, client: PlandeckClient, running: Project
+    ) -> None:
+        with pytest.raises(Conflict) as caught:
+            client.start_sprint(running.key, 2)
+        assert not isinstance(caught.value, StaleVersion)
+        assert caught.value.status == 409
+        assert str(caught.value) == (
+            "409 Conflict: sprint 1 is active; complete it before starting sprint 2"
+        )
+        assert client.get_sprint(running.key, 2).status.value == "planned"
+
+    def test_start_after_its_end_is_validation_failed(
+        self, client: PlandeckClient, planned: Project
+    ) -> None:
+        with pytest.raises(ValidationFailed) as caught:
+            client.start_sprint(
+                planned.key, 1, starts_on=date(2030, 3, 15), ends_on=date(2030, 3, 4)
+            )
+        assert caught.value.status == 422
+        assert "starts_on must not be after ends_on" in str(caught.value)
+
+    def test_member_cannot_start(
+        self, live: LiveServer, client: PlandeckClient, planned: Project
+    ) -> None:
+        with _member(live, client, planned.key, "member") as member, pytest.raises(Forbidden):
+            member.start_sprint(planned.key, 1)
+        assert client.get_sprint(planned.key, 1).status.value == "planned"
+
+    def test_complete_carries_over_to_the_next_planned_sprint(
+        self, client: PlandeckClient, running: Project
+    ) -> None:
+        active = client.get_sprint(running.key, 1)
+        completion = client.complete_sprint(running.key, 1, version=active.version)
+        assert completion.completed == ["1.1"]
+        assert completion.completed_points == 3
+        assert completion.carried_over == ["1.2", "1.3"]
+        assert completion.carried_over_points == 13
+        assert completion.carried_over_to == 2
+        assert completion.sprint.status.value == "completed"
+        assert completion.sprint.version == active.version + 1
+        assert client.get_sprint(running.key, 1) == completion.sprint
+        # At the top of sprint 2, in their own order; the done story stays.
+        assert [s.key for s in client.board(running.key, 2)] == ["1.2", "1.3", "2.1"]
+        assert [s.key for s in client.board(running.key, 1)] == ["1.1"]
+
+    def test_complete_to_the_backlog(self, client: PlandeckClient, running: Project) -> None:
+        completion = client.complete_sprint(running.key, 1, carry_over_to="backlog")
+        assert completion.carried_over == ["1.2", "1.3"]
+        assert completion.carried_over_to is None
+        assert [s.key for s in client.backlog(running.key)][:2] == ["1.2", "1.3"]
+        assert [s.key for s in client.board(running.key, 2)] == ["2.1"]
+
+    def test_complete_to_a_named_sprint(self, client: PlandeckClient, running: Project) -> None:
+        completion = client.complete_sprint(running.key, 1, carry_over_to=3)
+        assert completion.carried_over_to == 3
+        assert [s.key for s in client.board(running.key, 3)] == ["1.2", "1.3"]
+
+    def test_stale_version_is_refused(self, client: PlandeckClient, running: Project) -> None:
+        read = client.get_sprint(running.key, 1)
+        client.update_sprint(running.key, 1, goal="changed meanwhile")
+        with pytest.raises(StaleVersion) as caught:
+            client.complete_sprint(running.key, 1, version=read.version)
+        assert caught.value.current_version == read.version + 1
+        assert client.get_sprint(running.key, 1).status.value == "active"
+        assert [s.key for s in client.board(running.key, 1)] == ["1.1", "1.2", "1.3"]
+
+    def test_only_the_active_sprint_completes(
+        self, client: PlandeckClient, running: Project
+    ) -> None:
+        with pytest.raises(Conflict) as caught:
+            client.complete_sprint(running.key, 2)
+        assert "only the active sprint completes" in caught.value.detail
+
+    def test_unknown_target_is_validation_failed_on_its_field(
+        self, client: PlandeckClient, running: Project
+    ) -> None:
+        with pytest.raises(ValidationFailed) as caught:
+            client.complete_sprint(running.key, 1, carry_over_to=42)
+        assert caught.value.field == "carry_over_to"
+        assert client.get_sprint(running.key, 1).status.value == "active"
+
+    def test_completed_target_is_a_conflict(self, client: PlandeckClient, running: Project) -> None:
+        client.complete_sprint(running.key, 1)
+        client.start_sprint(running.key, 2)
+        with pytest.raises(Conflict) as caught:
+            client.complete_sprint(running.key, 2, carry_over_to=1)
+        assert "sprint 1 is completed" in caught.value.detail
 
 
 class TestTasks:

@@ -316,7 +316,7 @@ def _register_commands() -> None:
         backup,  # noqa: F401 - registers backup and restore
         plans,  # noqa: F401 - registers import, export and check
         purge,  # noqa: F401 - registers purge
-        remote,  # noqa: F401 - registers login, logout, stories and tasks (remote mode)
+        remote,  # noqa: F401 - registers login, logout, stories, tasks and sprints (remote mode)
         report,  # noqa: F401 - registers report
     )
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -24,19 +26,27 @@ from plandeck.cli.main import CommandError, app, err, out
 
 if TYPE_CHECKING:
     from plandeck.client import PlandeckClient
-    from plandeck.client.models import Story, Task, Tokens
+    from plandeck.client.models import Sprint, SprintCompletion, Story, Task, Tokens
 
 CREDENTIALS_FILE = "credentials.json"
 _REMOTE_HELP = "The plandeck server, e.g. https://plandeck.example.com (or PLANDECK_SERVER)."
 _PROJECT_KEY = Annotated[str, typer.Argument(metavar="KEY", help="Project key.")]
 _STORY_KEY = Annotated[str, typer.Argument(metavar="STORY", help="Story key, e.g. 9.1.")]
+_SPRINT_NUMBER = Annotated[
+    int, typer.Argument(metavar="NUMBER", min=0, help="The sprint's number, e.g. 9.")
+]
 
 stories_app = typer.Typer(help="Stories on a plandeck server (remote mode).", no_args_is_help=True)
 tasks_app = typer.Typer(
     help="A story's tasks on a plandeck server (remote mode).", no_args_is_help=True
 )
+sprints_app = typer.Typer(
+    help="Sprints on a plandeck server: list, start, complete (remote mode).",
+    no_args_is_help=True,
+)
 app.add_typer(stories_app, name="stories")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(sprints_app, name="sprints")
 
 Server = Annotated[
     str | None,
@@ -212,19 +222,37 @@ def logout_command() -> None:
 # Helpers shared by the commands
 
 
-def _sprint_choice(value: str | None) -> int | Literal["backlog"] | None:
-    """``--sprint``: a sprint number or ``backlog``."""
+def _sprint_choice(value: str | None, option: str = "--sprint") -> int | Literal["backlog"] | None:
+    """``--sprint`` (or another ``option``): a sprint number or ``backlog``."""
     if value is None:
         return None
     if value.strip().lower() == "backlog":
         return "backlog"
+    refusal = f"{option} takes a sprint number or 'backlog', not {value!r}"
     try:
         number = int(value)
     except ValueError:
-        raise CommandError(f"--sprint takes a sprint number or 'backlog', not {value!r}") from None
+        raise CommandError(refusal) from None
     if number < 0:
-        raise CommandError(f"--sprint takes a sprint number or 'backlog', not {value!r}")
+        raise CommandError(refusal)
     return number
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_option(value: str | None, option: str) -> date | None:
+    """A ``YYYY-MM-DD`` option; Python's ``fromisoformat`` alone would also take ``20250106``
+    and week dates."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{option} takes a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def _assignee_id(client: PlandeckClient, key: str, value: str) -> int | None:
@@ -602,6 +630,145 @@ def tasks_toggle(
         task = client.toggle_task(key, task_id)
     state = "done" if task.done else "not done"
     out.print(f"task {task.id} {state}: {escape(task.text)}", highlight=False)
+
+
+# Sprints
+
+_SPRINT_STATUS_STYLE = {"active": "cyan", "completed": "green", "cancelled": "dim"}
+
+
+def _sprint_status(value: str) -> str:
+    style = _SPRINT_STATUS_STYLE.get(value)
+    return f"[{style}]{value}[/]" if style else value
+
+
+def _dates(sprint: Sprint) -> str:
+    start, end = sprint.starts_on, sprint.ends_on
+    if start and end:
+        return f"{start} to {end}"
+    if start:
+        return f"from {start}"
+    return f"until {end}" if end else ""
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _stories(keys: list[str], points: int) -> str:
+    """``2 stories (5 points)``."""
+    return f"{_count(len(keys), 'story', 'stories')} ({_count(points, 'point', 'points')})"
+
+
+def completion_summary(completion: SprintCompletion) -> str:
+    """One paragraph: what was done and what was carried over where, e.g. ``Sprint 3
+    completed: 2 stories (5 points) done; 1 story (3 points) carried over to sprint 4: PX-7``."""
+    done = _stories(completion.completed, completion.completed_points)
+    summary = f"Sprint {completion.sprint.number} completed: {done} done"
+    if not completion.carried_over:
+        return f"{summary}; nothing carried over"
+    to = (
+        "the backlog"
+        if completion.carried_over_to is None
+        else f"sprint {completion.carried_over_to}"
+    )
+    moved = _stories(completion.carried_over, completion.carried_over_points)
+    return f"{summary}; {moved} carried over to {to}: {', '.join(completion.carried_over)}"
+
+
+@sprints_app.command("list")
+def sprints_list(
+    key: _PROJECT_KEY,
+    server: Server = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List a project's sprints, by number."""
+    with remote(server) as client:
+        sprints = client.list_sprints(key)
+    if as_json:
+        _print_json([s.model_dump(mode="json") for s in sprints])
+        return
+    if not sprints:
+        out.print(f"project {key} has no sprints", highlight=False)
+        return
+    table = Table("number", "name", "status", "dates", "weeks", title=key)
+    for sprint in sprints:
+        table.add_row(
+            str(sprint.number),
+            escape(sprint.name),
+            _sprint_status(sprint.status.value),
+            _dates(sprint),
+            escape(sprint.weeks or ""),
+        )
+    out.print(table)
+
+
+@sprints_app.command("start")
+def sprints_start(
+    key: _PROJECT_KEY,
+    number: _SPRINT_NUMBER,
+    server: Server = None,
+    starts_on: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="First day, YYYY-MM-DD; today (in the project's time zone) when omitted.",
+            show_default=False,
+        ),
+    ] = None,
+    ends_on: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Last day, YYYY-MM-DD; the start plus the sprint's planned length when omitted.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(min=1, help="Refuse if the sprint is no longer at this version."),
+    ] = None,
+) -> None:
+    """Start a planned sprint (admins); one sprint is active at a time."""
+    first = _date_option(starts_on, "--starts-on")
+    last = _date_option(ends_on, "--ends-on")
+    with remote(server) as client:
+        sprint = client.start_sprint(key, number, starts_on=first, ends_on=last, version=version)
+    out.print(
+        f"Sprint {sprint.number} started: {escape(sprint.name)}, {_dates(sprint)} "
+        f"(version {sprint.version})",
+        highlight=False,
+    )
+
+
+@sprints_app.command("complete")
+def sprints_complete(
+    key: _PROJECT_KEY,
+    number: _SPRINT_NUMBER,
+    server: Server = None,
+    carry_over_to: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NUMBER|backlog",
+            help="Where the unfinished stories go; the next planned sprint (else the backlog) "
+            "when omitted.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(min=1, help="Refuse if the sprint is no longer at this version."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+) -> None:
+    """Complete the active sprint (admins): done stories stay, the others move on."""
+    target = _sprint_choice(carry_over_to, "--carry-over-to")
+    with remote(server) as client:
+        completion = client.complete_sprint(key, number, carry_over_to=target, version=version)
+    if as_json:
+        _print_json(completion.model_dump(mode="json"))
+        return
+    out.print(escape(completion_summary(completion)), highlight=False)
 
 
 # Plan documents (the branches of `plandeck import` and `export` for a server)

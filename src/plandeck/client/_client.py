@@ -7,7 +7,7 @@ import binascii
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +33,7 @@ from plandeck.client.models import (
     Phase,
     Project,
     Sprint,
+    SprintCompletion,
     Story,
     StoryPage,
     Task,
@@ -475,6 +476,50 @@ class PlandeckClient:
         **fields: Any,
     ) -> Sprint:
         return self._update_numbered(Sprint, key, "sprints", number, data, fields, version)
+
+    def start_sprint(
+        self,
+        key: str,
+        number: int,
+        *,
+        starts_on: date | None = None,
+        ends_on: date | None = None,
+        version: int | None = None,
+    ) -> Sprint:
+        """Admins: make a planned sprint the active one. ``starts_on`` defaults to today in the
+        project's time zone, ``ends_on`` to the start plus the sprint's planned length (two
+        weeks without one). :class:`Conflict` while another sprint is active or when this one
+        is not planned; with ``version``, :class:`StaleVersion` when it changed since."""
+        body = _body(None, {"starts_on": starts_on, "ends_on": ends_on})
+        return self._send_json(
+            Sprint,
+            "POST",
+            _path("projects", key, "sprints", number, "start"),
+            {k: v for k, v in body.items() if v is not None},
+            version=version,
+        )
+
+    def complete_sprint(
+        self,
+        key: str,
+        number: int,
+        *,
+        carry_over_to: int | Literal["backlog"] | None = None,
+        version: int | None = None,
+    ) -> SprintCompletion:
+        """Admins: end the active sprint today. Its done stories stay in it; the unfinished
+        ones move to the top of ``carry_over_to`` (a sprint number or ``"backlog"``; by
+        default the next planned sprint, else the backlog). :class:`Conflict` when the sprint
+        is not the active one or the target is completed or cancelled, :class:`ValidationFailed`
+        (``field`` ``carry_over_to``) for an unknown target."""
+        body = {} if carry_over_to is None else {"carry_over_to": carry_over_to}
+        return self._send_json(
+            SprintCompletion,
+            "POST",
+            _path("projects", key, "sprints", number, "complete"),
+            body,
+            version=version,
+        )
 
     def delete_sprint(self, key: str, number: int, *, version: int | None = None) -> None:
         """To the trash; its stories move to the backlog."""
