@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -714,6 +716,87 @@ class TestTransportErrors:
             client.me()
         assert caught.value.url == f"{url}/api/v1"
         assert f"cannot reach the plandeck server at {url}/api/v1" in str(caught.value)
+
+
+class _DroppingServer:
+    """A loopback HTTP server that reads each request whole and, for the first ``drops``
+    connections, closes the connection without an answer (what a client sees when it sends a
+    request on a keep-alive connection the server or a reloading proxy has just closed); it
+    answers the others with 200 and ``{}``."""
+
+    def __init__(self, drops: int) -> None:
+        self.drops = drops
+        self.requests: list[str] = []
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += connection.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                while length and len(body) < int(length.group(1)):
+                    body += connection.recv(65536)
+                self.requests.append(head.decode("latin-1").splitlines()[0])
+                if self.drops:
+                    self.drops -= 1
+                    continue
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+                )
+
+    def close(self) -> None:
+        self._socket.close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def dropping() -> Iterator[_DroppingServer]:
+    server = _DroppingServer(drops=1)
+    yield server
+    server.close()
+
+
+class TestConnectionLost:
+    @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+    def test_an_idempotent_request_is_sent_once_more(
+        self, dropping: _DroppingServer, method: str
+    ) -> None:
+        with PlandeckClient(dropping.url, timeout=5) as client:
+            assert client.request(method, "/projects/P").json() == {}
+        assert dropping.requests == [f"{method} /api/v1/projects/P HTTP/1.1"] * 2
+
+    def test_a_change_with_a_version_is_sent_once_more(self, dropping: _DroppingServer) -> None:
+        with PlandeckClient(dropping.url, timeout=5) as client:
+            response = client.request(
+                "PATCH", "/projects/P/stories/P-1", json={"points": 3}, headers={"If-Match": '"v1"'}
+            )
+        assert response.status_code == 200
+        assert len(dropping.requests) == 2
+
+    def test_a_change_without_a_version_is_not_repeated(self, dropping: _DroppingServer) -> None:
+        with PlandeckClient(dropping.url, timeout=5) as client, pytest.raises(ConnectionFailed):
+            client.request("POST", "/projects/P/stories", json={"title": "Once"})
+        assert dropping.requests == ["POST /api/v1/projects/P/stories HTTP/1.1"]
+
+    def test_only_once(self) -> None:
+        server = _DroppingServer(drops=2)
+        try:
+            with PlandeckClient(server.url, timeout=5) as client, pytest.raises(ConnectionFailed):
+                client.request("GET", "/projects")
+        finally:
+            server.close()
+        assert len(server.requests) == 2
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,18 @@ def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
+# The connection broke before an answer came: the request may or may not have arrived.
+_CONNECTION_LOST = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _repeatable(method: str, headers: Mapping[str, str]) -> bool:
+    """Whether sending the request twice is harmless: an idempotent method, or a change made
+    conditional by ``If-Match`` (were the first one applied, the second is refused as stale
+    instead of applied again)."""
+    return method.upper() in _IDEMPOTENT or any(k.lower() == "if-match" for k in headers)
+
+
 class PlandeckClient:
     """A synchronous client for one plandeck server.
 
@@ -130,6 +142,12 @@ class PlandeckClient:
     refresh tokens, and when a request is refused because the access token expired it trades
     the refresh token for a new pair once and repeats the request once. ``on_tokens`` is
     called with every new pair (to save it: a refresh token is single use).
+
+    A request whose connection breaks before any answer (a keep-alive connection the server or
+    a reloading proxy closed as the request went out) is sent once more on a new connection
+    when that is harmless: reads, PUT and DELETE, and changes sent with a version (``If-Match``),
+    which the server refuses as stale rather than applies twice. Other requests raise
+    :class:`~plandeck.client.errors.ConnectionFailed`: the change may or may not have been made.
 
     Every method returns the API's records as Pydantic models and raises a
     :class:`~plandeck.client.errors.PlandeckApiError` subclass for an error answer, or
@@ -221,14 +239,27 @@ class PlandeckClient:
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         try:
-            return self._http.request(
-                method,
-                path.lstrip("/"),
-                params=params,
-                json=body,
-                files=files,
-                headers=all_headers,
-            )
+            try:
+                return self._http.request(
+                    method,
+                    path.lstrip("/"),
+                    params=params,
+                    json=body,
+                    files=files,
+                    headers=all_headers,
+                )
+            except _CONNECTION_LOST:
+                if files is not None or not _repeatable(method, all_headers):
+                    raise
+                # A keep-alive connection the server (or a proxy reloading) closed just as the
+                # request went out: the pool has dropped it; one more try on a new connection.
+                return self._http.request(
+                    method,
+                    path.lstrip("/"),
+                    params=params,
+                    json=body,
+                    headers=all_headers,
+                )
         except httpx.TimeoutException as exc:
             raise ConnectionFailed(self.base_url, f"no answer in time ({exc})") from exc
         except httpx.TransportError as exc:
