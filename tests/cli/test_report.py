@@ -290,3 +290,14 @@ class TestText:
         day = BurndownDay(date(2026, 12, 1), 0.0, None, None, None, None, None)
         burndown = Burndown(4, date(2026, 12, 1), date(2026, 12, 1), 0, (day,))
         assert burndown_summary(burndown) == "sprint 4, 2026-12-01 to 2026-12-01: not started yet"
+
+    def test_completed_sprint_names_what_it_carried_over(self) -> None:
+        days = (
+            BurndownDay(date(2026, 12, 1), 8.0, 8, 0, 8, 0, 0),
+            BurndownDay(date(2026, 12, 2), 0.0, 3, 5, 8, 0, 0),
+        )
+        burndown = Burndown(4, date(2026, 12, 1), date(2026, 12, 2), 8, days, carried_over=3)
+        assert burndown_summary(burndown) == (
+            "sprint 4, 2026-12-01 to 2026-12-02: committed 8 points; on 2026-12-02 3 remaining "
+            "(ideal 0.0), 5 done of 8; scope +0 -0; 3 carried over when it was completed"
+        )

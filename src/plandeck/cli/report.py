@@ -169,6 +169,11 @@ def burndown_summary(burndown: Burndown) -> str:
         f"{span}: committed {burndown.committed} points; on {latest.day} {latest.remaining} "
         f"remaining (ideal {latest.ideal:.1f}), {latest.done} done of {latest.scope}; "
         f"scope +{added} -{removed}"
+        + (
+            f"; {burndown.carried_over} carried over when it was completed"
+            if burndown.carried_over
+            else ""
+        )
     )
 
 
