@@ -153,6 +153,9 @@ class TestCounters:
         assert delta("plandeck_login_failures_total", channel="web") == 1
         assert delta("plandeck_rate_limit_refusals_total", scope="login") == 1
         assert delta("plandeck_rate_limit_refusals_total", scope="ip") == 0
+        # Refused before routing, and still counted under the route it was for.
+        refused_login = {"method": "POST", "route": "/api/v1/auth/login", "status": "429"}
+        assert delta("plandeck_http_requests_total", **refused_login) == 1
 
 
 class TestAccess:

@@ -3,7 +3,7 @@
 The metrics (names are an interface: alert rules and dashboards use them):
 
 - ``plandeck_http_requests_total{method, route, status}``: finished requests, by the route
-  template (``unmatched`` when no route took the request) and the status sent;
+  template (``unmatched`` when no route has the request's path and method) and the status sent;
 - ``plandeck_http_request_duration_seconds{method, route}``: their latency (5 ms to 5 s);
 - ``plandeck_db_pool_connections{state}`` (``in_use``, ``idle``, ``overflow``) and
   ``plandeck_db_pool_size``: the SQLAlchemy pool of the app's engine. Pools without a

@@ -10,9 +10,9 @@ included, and every error that escapes the app.
   carries it (and Sentry events are tagged with it).
 - One line per request, event ``request``: ``request_id``, ``method``, ``route`` (the
   route's template such as ``/api/v1/projects/{key}/stories/{story_key}``, never the raw
-  URL with its query string; ``unmatched`` when no route took the request: a 404 for an
-  unknown path, or a request refused before routing by the host check, the rate limiter
-  or the body limit), ``status``, ``duration_ms`` and ``user_id`` when a credential was
+  URL with its query string; for a request refused before routing by the host check, the
+  rate limiter or the body limit, the template of the route it was for; ``unmatched`` when
+  no route has its path and method, as for a 404 of an unknown path), ``status``, ``duration_ms`` and ``user_id`` when a credential was
   accepted (the auth dependencies leave it in ``request.state.user_id``). No headers,
   no query string, no body. An error that escapes the app is logged on that line, level
   ``error``, with its traceback; the client only ever gets the problem+json of
@@ -30,6 +30,7 @@ from typing import Any
 import sentry_sdk
 import structlog
 from fastapi import FastAPI
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plandeck.config import Settings
@@ -67,6 +68,7 @@ class _RouteTemplates:
     def __init__(self, app: FastAPI) -> None:
         self._app = app
         self._templates: dict[int, str] | None = None
+        self._patterns: list[tuple[re.Pattern[str], frozenset[str], str]] = []
 
     def _build(self) -> dict[int, str]:
         templates: dict[int, str] = {}
@@ -78,17 +80,29 @@ class _RouteTemplates:
             path = context.path_format or context.path
             if path:
                 templates.setdefault(id(context.original_route), path)
+                methods = frozenset(getattr(context, "methods", None) or ())
+                if methods and context.path:
+                    self._patterns.append((compile_path(context.path)[0], methods, path))
         return templates
 
-    def of(self, route: Any) -> str:
-        if route is None:
-            return UNMATCHED
+    def of(self, scope: Scope) -> str:
+        """The template of the route that took the request; for one refused before routing
+        (the host check, the rate limiter, the body size limit), of the route it was for."""
         if self._templates is None:
             self._templates = self._build()
+        route = scope.get("route")
+        if route is None:
+            return self._matching(scope["path"], scope["method"])
         template = self._templates.get(id(route))
         if template is None:
             template = getattr(route, "path_format", None) or getattr(route, "path", None)
         return str(template) if template else UNMATCHED
+
+    def _matching(self, path: str, method: str) -> str:
+        for pattern, methods, template in self._patterns:
+            if method in methods and pattern.match(path):
+                return template
+        return UNMATCHED
 
 
 class RequestObservabilityMiddleware:
@@ -135,7 +149,7 @@ class RequestObservabilityMiddleware:
     ) -> None:
         seconds = time.perf_counter() - started
         method = scope["method"] if scope["method"] in _METHODS else "other"
-        route = self._routes.of(scope.get("route"))
+        route = self._routes.of(scope)
         fields: dict[str, Any] = {
             "method": method,
             "route": route,
