@@ -101,6 +101,40 @@ class SprintBoardPage(_Lists):
     def up_button(self, key: str) -> Locator:
         return self.card(key).locator("button.card-up")
 
+    def sprint_status(self) -> str:
+        return self.page.locator("#sprint-status").inner_text().strip()
+
+    def start_form(self) -> Locator:
+        """The "Start sprint" disclosure (admins, a planned sprint)."""
+        return self.page.locator("#start-sprint")
+
+    def complete_form(self) -> Locator:
+        """The "Complete sprint" disclosure (admins, the active sprint)."""
+        return self.page.locator("#complete-sprint")
+
+    def open_form(self, form: Locator) -> Locator:
+        if form.get_attribute("open") is None:
+            form.locator("summary").click()
+        return form
+
+    def start_sprint(self) -> None:
+        """Start the sprint with the dates the form suggests; wait for the board."""
+        form = self.open_form(self.start_form())
+        with self.page.expect_navigation():
+            form.locator("button[type=submit]").click()
+
+    def complete_sprint(self, *, carry_over_to: str) -> None:
+        """Complete the sprint, its unfinished stories going to ``carry_over_to`` (a
+        sprint's number as text, or "backlog"); wait for the board."""
+        form = self.open_form(self.complete_form())
+        form.locator("select[name=carry_over_to]").select_option(carry_over_to)
+        with self.page.expect_navigation():
+            form.locator("button[type=submit]").click()
+
+    def notice(self) -> Locator:
+        """What the board says after starting or completing the sprint."""
+        return self.page.locator("#sprint-notice")
+
 
 class BacklogPage(_Lists):
     def open(self, project_key: str) -> BacklogPage:

@@ -51,19 +51,16 @@ from plandeck.analytics.series import (
 )
 from plandeck.errors import NotFound
 from plandeck.models import (
-    ActivityAction,
-    ActivityEvent,
-    EntityType,
     Phase,
     Project,
     Sprint,
-    SprintStatus,
     StoryDay,
     StoryStatus,
     User,
 )
 from plandeck.models.base import utcnow
 from plandeck.plans.projects import project_service
+from plandeck.plans.sprints import last_completion
 
 _SPRINT_COLUMNS = (
     Sprint.id,
@@ -184,30 +181,12 @@ async def _velocity(
 
 
 async def _carry_over(session: AsyncSession, sprint_id: int, zone: ZoneInfo) -> CarryOver | None:
-    """What the sprint's completion carried over, from its activity event; None if its
-    status was last changed by anything else (never completed, or reopened since)."""
-    events = await session.execute(
-        select(ActivityEvent.created_at, ActivityEvent.after)
-        .where(
-            ActivityEvent.entity_type == EntityType.SPRINT,
-            ActivityEvent.entity_id == sprint_id,
-            ActivityEvent.action == ActivityAction.UPDATED,
-        )
-        .order_by(ActivityEvent.id.desc())
+    completion = await last_completion(session, sprint_id)
+    if completion is None:
+        return None
+    return CarryOver(
+        local_date(completion.at, zone), frozenset(completion.stories), completion.points
     )
-    for at, after in events:
-        if not after or "status" not in after:
-            continue
-        carried = after.get("carried_over")
-        if after["status"] != SprintStatus.COMPLETED.value or not isinstance(carried, dict):
-            return None
-        stories = carried.get("stories") or {}
-        return CarryOver(
-            local_date(at, zone),
-            frozenset(int(story_id) for story_id in stories),
-            sum(int(points) for points in stories.values()),
-        )
-    return None
 
 
 def _today(project: Project, now: datetime | None) -> tuple[ZoneInfo, date]:

@@ -4,12 +4,17 @@ The cards come from ``story_service.list_for_board`` (stories by rank with their
 counts); this module adds what a page needs around them: the sprint, its committed and done
 points, the assignees' names, the sprints to plan into and the team's average velocity.
 Every view checks membership first: a non-member gets NotFound, as for a missing project.
+
+The sprint board also says what an admin may do with the sprint (start it, complete it) with
+the defaults ``sprint_service`` would use, and for a completed sprint what its completion
+carried over (read from the completion's activity event).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -17,8 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.auth.roles import require_role
 from plandeck.errors import NotFound
-from plandeck.models import Project, Role, Sprint, SprintStatus, Story, StoryStatus, User
+from plandeck.models import (
+    Project,
+    Role,
+    Sprint,
+    SprintStatus,
+    Story,
+    StoryStatus,
+    User,
+)
 from plandeck.plans.projects import project_service
+from plandeck.plans.sprints import last_completion, planned_end, project_today, sprint_service
 from plandeck.plans.stories import story_service
 
 # The sprints a backlog story can be planned into.
@@ -42,6 +56,30 @@ class SprintPoints:
     def done(self) -> int:
         return done_points(self.stories)
 
+    @property
+    def finished(self) -> list[Card]:
+        return [card for card in self.stories if card["status"] == StoryStatus.DONE]
+
+    @property
+    def unfinished(self) -> list[Card]:
+        """The stories that completing the sprint would carry over."""
+        return [card for card in self.stories if card["status"] != StoryStatus.DONE]
+
+    @property
+    def unfinished_points(self) -> int:
+        return committed_points(self.unfinished)
+
+
+@dataclass(frozen=True)
+class CarriedOver:
+    """What a sprint's completion moved on: how many stories, their points then, and where
+    (``to_sprint``: the sprint's number; None for the backlog, or for a sprint since purged)."""
+
+    stories: int
+    points: int
+    to_backlog: bool
+    to_sprint: int | None
+
 
 @dataclass(frozen=True)
 class SprintBoard:
@@ -51,6 +89,18 @@ class SprintBoard:
     columns: list[tuple[StoryStatus, list[Card]]]
     assignees: dict[int, str]
     can_move: bool
+    # Whether the visitor may start and complete sprints (admins).
+    can_manage: bool
+    # Another sprint of the project that is active: this one cannot start before it ends.
+    active: Sprint | None
+    # The start form's dates, as ``sprint_service.start`` defaults them (a planned sprint).
+    start_dates: tuple[date, date] | None
+    # Where the complete form can carry the unfinished stories (besides the backlog), and
+    # where they go by default (None: the backlog).
+    carry_over_targets: list[Sprint]
+    carry_over_default: Sprint | None
+    # A completed sprint's completion, when it was one (not a status set by hand).
+    carried_over: CarriedOver | None
 
 
 @dataclass(frozen=True)
@@ -115,6 +165,25 @@ class BoardViewRepository:
         )
         return [int(points) for _, points in rows]
 
+    async def carried_over(self, sprint: Sprint) -> CarriedOver | None:
+        """What the sprint's completion carried over; None when its status was last changed
+        otherwise (set by hand, or reopened since)."""
+        completion = await last_completion(self.session, sprint.id)
+        if completion is None:
+            return None
+        to = completion.to_sprint_id
+        number = (
+            None
+            if to is None
+            else await self.session.scalar(select(Sprint.number).where(Sprint.id == to))
+        )
+        return CarriedOver(
+            stories=len(completion.stories),
+            points=completion.points,
+            to_backlog=to is None,
+            to_sprint=number,
+        )
+
 
 def _assignee_ids(*lists: Iterable[Card]) -> set[int]:
     return {card["assignee_id"] for cards in lists for card in cards if card["assignee_id"]}
@@ -123,18 +192,24 @@ def _assignee_ids(*lists: Iterable[Card]) -> set[int]:
 class BoardViewService:
     async def _open(
         self, session: AsyncSession, actor: User, project_key: str
-    ) -> tuple[Project, bool]:
-        """The project if ``actor`` is a member (NotFound otherwise), and whether they may move
-        stories."""
+    ) -> tuple[Project, Role]:
+        """The project if ``actor`` is a member (NotFound otherwise), and their role in it."""
         project = await project_service.get(session, actor, project_key)
         role = await require_role(session, actor, project, Role.VIEWER)
-        return project, role.at_least(story_service.edit_role)
+        return project, role
 
     async def sprint_board(
-        self, session: AsyncSession, actor: User, project_key: str, number: int
+        self,
+        session: AsyncSession,
+        actor: User,
+        project_key: str,
+        number: int,
+        *,
+        now: datetime | None = None,
     ) -> SprintBoard:
-        """Sprint ``number``'s stories in a column per status, each column by rank."""
-        project, can_move = await self._open(session, actor, project_key)
+        """Sprint ``number``'s stories in a column per status, each column by rank, and what
+        an admin may do with the sprint (the start form's dates are for ``now``)."""
+        project, role = await self._open(session, actor, project_key)
         repository = BoardViewRepository.from_session(session)
         sprints = await repository.sprints(project)
         sprint = next((each for each in sprints if each.number == number), None)
@@ -145,20 +220,44 @@ class BoardViewService:
         by_status = dict(columns)
         for card in cards:
             by_status[StoryStatus(card["status"])].append(card)
+        others = [each for each in sprints if each.id != sprint.id]
+        today = project_today(project, now)
         return SprintBoard(
             project=project,
             sprint=SprintPoints(sprint, cards),
             sprints=sprints,
             columns=columns,
             assignees=await repository.names(_assignee_ids(cards)),
-            can_move=can_move,
+            can_move=role.at_least(story_service.edit_role),
+            can_manage=role.at_least(sprint_service.edit_role),
+            active=next((each for each in others if each.status is SprintStatus.ACTIVE), None),
+            start_dates=(
+                (today, planned_end(sprint, today))
+                if sprint.status is SprintStatus.PLANNED
+                else None
+            ),
+            carry_over_targets=[each for each in others if each.status in PLANNING_STATUSES],
+            # As the service chooses: the next planned sprint by number (``sprints`` are).
+            carry_over_default=next(
+                (
+                    each
+                    for each in others
+                    if each.status is SprintStatus.PLANNED and each.number > sprint.number
+                ),
+                None,
+            ),
+            carried_over=(
+                await repository.carried_over(sprint)
+                if sprint.status is SprintStatus.COMPLETED
+                else None
+            ),
         )
 
     async def backlog(self, session: AsyncSession, actor: User, project_key: str) -> Backlog:
         """The stories in no sprint by rank, and the planned and active sprints with their
         committed points, to weigh against the average velocity (the mean done points of
         the completed sprints; None before any sprint is completed)."""
-        project, can_move = await self._open(session, actor, project_key)
+        project, role = await self._open(session, actor, project_key)
         repository = BoardViewRepository.from_session(session)
         stories = await story_service.list_for_board(session, actor, project.key, None)
         sprints = await repository.sprints(project)
@@ -182,7 +281,7 @@ class BoardViewService:
             assignees=await repository.names(
                 _assignee_ids(stories, *(each.stories for each in planning))
             ),
-            can_move=can_move,
+            can_move=role.at_least(story_service.edit_role),
         )
 
 

@@ -128,8 +128,8 @@ class SprintService(NumberedChildService[Sprint]):
             raise Conflict(
                 f"sprint {active} is active; complete it before starting sprint {sprint.number}"
             )
-        starts_on = data.starts_on or _today(project, now)
-        ends_on = data.ends_on or _planned_end(sprint, starts_on)
+        starts_on = data.starts_on or project_today(project, now)
+        ends_on = data.ends_on or planned_end(sprint, starts_on)
         if starts_on > ends_on:
             raise InvalidInput("starts_on must not be after ends_on", field="starts_on")
         changes = {"status": SprintStatus.ACTIVE, "starts_on": starts_on, "ends_on": ends_on}
@@ -171,7 +171,7 @@ class SprintService(NumberedChildService[Sprint]):
             for story, rank in zip(unfinished, ranks_before(first, len(unfinished)), strict=True):
                 _record_move(session, actor, story, sprint.id, target_id)
                 story.sprint_id, story.rank = target_id, rank
-        today = _today(project, now)
+        today = project_today(project, now)
         changes: dict[str, Any] = {"status": SprintStatus.COMPLETED, "ends_on": today}
         if sprint.starts_on is None or sprint.starts_on > today:
             changes["starts_on"] = today
@@ -314,17 +314,61 @@ class SprintService(NumberedChildService[Sprint]):
             story.sprint_id, story.rank = obj.id, last
 
 
-def _today(project: Project, now: datetime | None) -> date:
+def project_today(project: Project, now: datetime | None = None) -> date:
+    """Today (or ``now``'s date) in the project's time zone."""
     return local_date(now or utcnow(), ZoneInfo(project.timezone))
 
 
-def _planned_end(sprint: Sprint, starts_on: date) -> date:
-    """The end that keeps the sprint's planned length from a new start."""
+def planned_end(sprint: Sprint, starts_on: date) -> date:
+    """The end ``start`` gives a sprint started on ``starts_on`` without an end: one that keeps
+    its planned length (``DEFAULT_LENGTH`` without one)."""
     if sprint.starts_on and sprint.ends_on:
         return starts_on + (sprint.ends_on - sprint.starts_on)
     if sprint.ends_on and sprint.ends_on >= starts_on:
         return sprint.ends_on
     return starts_on + DEFAULT_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRecord:
+    """What a sprint's completion carried over, as its activity event keeps it: when, where
+    (a sprint id; None for the backlog), and each story's points then."""
+
+    at: datetime
+    to_sprint_id: int | None
+    stories: dict[int, int]
+
+    @property
+    def points(self) -> int:
+        return sum(self.stories.values())
+
+
+async def last_completion(session: AsyncSession, sprint_id: int) -> CompletionRecord | None:
+    """The sprint's completion, from its activity; None when its status was last changed by
+    anything else (never completed this way, set by hand, or reopened since)."""
+    events = await session.execute(
+        select(ActivityEvent.created_at, ActivityEvent.after)
+        .where(
+            ActivityEvent.entity_type == EntityType.SPRINT,
+            ActivityEvent.entity_id == sprint_id,
+            ActivityEvent.action == ActivityAction.UPDATED,
+        )
+        .order_by(ActivityEvent.id.desc())
+    )
+    for at, after in events:
+        if not after or "status" not in after:
+            continue
+        carried = after.get("carried_over")
+        if after["status"] != SprintStatus.COMPLETED.value or not isinstance(carried, dict):
+            return None
+        to = carried.get("to")
+        stories = carried.get("stories") or {}
+        return CompletionRecord(
+            at,
+            None if to is None else int(to),
+            {int(story_id): int(points) for story_id, points in stories.items()},
+        )
+    return None
 
 
 def _record_move(

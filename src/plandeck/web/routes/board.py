@@ -3,28 +3,39 @@
 A move is one form POST (``/projects/{key}/board/move``), sent by the cards' own forms
 (status, up, down, into a sprint: they work without JavaScript and answer with a redirect
 back) or by board.js after a drag (``Accept: application/json``: answered with the story).
+
+Admins start and complete a sprint with the board's forms (``.../sprints/{number}/start``
+and ``/complete``), answered by a redirect back to the board with ``?started=1`` or
+``?completed=1``: the board then says what happened (a completion's numbers come from its
+activity event, so the notice states what was done, not what the URL claims). A refused
+action (a conflict, dates out of order) changes nothing and answers with the board again,
+its reason beside the forms (409 or 422); a visitor who is not an admin gets the 403 error
+page from the service's check.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from plandeck.analytics.series import SprintWithoutDates
 from plandeck.analytics.service import analytics_service
 from plandeck.auth.deps import AppSettings, DbSession
-from plandeck.errors import InvalidInput
-from plandeck.models import StoryStatus
-from plandeck.plans.board_view import board_view_service
+from plandeck.errors import Conflict, InvalidInput, StaleVersion
+from plandeck.models import SprintStatus, StoryStatus
+from plandeck.plans.board_view import SprintBoard, board_view_service
 from plandeck.plans.projects import project_service
-from plandeck.plans.schemas import MAX_INT, StoryMove
+from plandeck.plans.schemas import MAX_INT, SprintComplete, SprintStart, StoryMove
+from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from plandeck.web.charts import BurndownChart
-from plandeck.web.deps import WebVisitor, check_csrf
+from plandeck.web.deps import Visitor, WebVisitor, check_csrf
 from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -35,22 +46,81 @@ _Field = Annotated[str | None, Form(max_length=200)]
 BACKLOG = "backlog"
 
 
-@router.get("/projects/{key}/sprints/{number}", response_class=HTMLResponse)
-async def show_sprint_board(
-    request: Request, key: str, number: SprintNumber, session: DbSession, visitor: WebVisitor
+# What the board says after an action, by the redirect's query parameter, and the sprint
+# status that makes it true (a stale or hand-made URL shows nothing).
+_NOTICES = {"started": SprintStatus.ACTIVE, "completed": SprintStatus.COMPLETED}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a start or a completion was refused, for the board to say: ``reason`` is one the
+    template words (``other``: it shows ``detail``, the service's own message)."""
+
+    action: Literal["start", "complete"]
+    reason: Literal[
+        "date_format",
+        "date_order",
+        "reload",
+        "stale",
+        "active",
+        "not_planned",
+        "not_active",
+        "target",
+        "other",
+    ]
+    detail: str = ""
+
+
+async def _render_board(
+    request: Request,
+    session: AsyncSession,
+    visitor: Visitor,
+    key: str,
+    number: int,
+    *,
+    board: SprintBoard | None = None,
+    refusal: Refusal | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = status.HTTP_200_OK,
 ) -> HTMLResponse:
-    board = await board_view_service.sprint_board(session, visitor.user, key, number)
+    """The board; after a refused action, with its reason and what the form held."""
+    if board is None:
+        board = await board_view_service.sprint_board(session, visitor.user, key, number)
     try:
         burndown = await analytics_service.sprint_burndown(session, visitor.user, key, number)
     except SprintWithoutDates:
         chart = None  # the page says how to get one
     else:
         chart = BurndownChart(burndown)
+    notice = next(
+        (
+            name
+            for name, sprint_status in _NOTICES.items()
+            if request.query_params.get(name) == "1" and board.sprint.sprint.status is sprint_status
+        ),
+        None,
+    )
     return templates.TemplateResponse(
         request,
         "board/sprint.html",
-        {"board": board, "chart": chart, "statuses": list(StoryStatus), "visitor": visitor},
+        {
+            "board": board,
+            "chart": chart,
+            "statuses": list(StoryStatus),
+            "visitor": visitor,
+            "notice": None if refusal else notice,
+            "refusal": refusal,
+            "typed": typed or {},
+        },
+        status_code=status_code,
     )
+
+
+@router.get("/projects/{key}/sprints/{number}", response_class=HTMLResponse)
+async def show_sprint_board(
+    request: Request, key: str, number: SprintNumber, session: DbSession, visitor: WebVisitor
+) -> HTMLResponse:
+    return await _render_board(request, session, visitor, key, number)
 
 
 @router.get("/projects/{key}/backlog", response_class=HTMLResponse)
@@ -122,3 +192,167 @@ async def move_story(
     return RedirectResponse(
         _back_to(project.key, back, moved.key), status_code=status.HTTP_303_SEE_OTHER
     )
+
+
+def _board_after(project_key: str, number: int, notice: str) -> RedirectResponse:
+    return RedirectResponse(
+        f"/projects/{quote(project_key, safe='')}/sprints/{number}?{notice}=1",
+        status_code=status.HTTP_303_SEE_OTHER,
+    )
+
+
+def _reason_of_invalid(exc: ValidationError) -> Literal["date_format", "date_order", "reload"]:
+    fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    if fields & {"starts_on", "ends_on"}:
+        return "date_format"
+    if fields:
+        return "reload"  # the hidden version: a form not sent as the page made it
+    return "date_order"  # the schema's check of the two dates together
+
+
+async def _refused(
+    request: Request,
+    session: AsyncSession,
+    visitor: Visitor,
+    key: str,
+    number: int,
+    exc: Conflict | InvalidInput,
+    *,
+    action: Literal["start", "complete"],
+    typed: dict[str, str],
+) -> HTMLResponse:
+    """The board again, with why the service refused the action. Whatever the service did
+    before refusing is rolled back first: the unit of work commits this response."""
+    await session.rollback()
+    await session.refresh(visitor.user)
+    board = await board_view_service.sprint_board(session, visitor.user, key, number)
+    refusal = Refusal(action, _reason(exc, board, action), exc.detail)
+    return await _render_board(
+        request,
+        session,
+        visitor,
+        key,
+        number,
+        board=board,
+        refusal=refusal,
+        typed=typed,
+        status_code=exc.status_code,
+    )
+
+
+def _reason(
+    exc: Conflict | InvalidInput, board: SprintBoard, action: Literal["start", "complete"]
+) -> Literal["date_order", "stale", "active", "not_planned", "not_active", "target", "other"]:
+    """The refusal's reason, from the error and the sprint as it is now (the service's
+    messages are English sentences; the board words each reason in the page's language)."""
+    sprint_status = board.sprint.sprint.status
+    if isinstance(exc, StaleVersion):
+        return "stale"
+    if isinstance(exc, InvalidInput):
+        field = exc.extra.get("field")
+        if field == "starts_on":
+            return "date_order"
+        return "target" if field == "carry_over_to" else "other"
+    if action == "start":
+        if sprint_status is not SprintStatus.PLANNED:
+            return "not_planned"
+        return "active" if board.active else "other"
+    # A completion's other conflict is a target sprint that is completed or cancelled.
+    return "not_active" if sprint_status is not SprintStatus.ACTIVE else "target"
+
+
+@router.post("/projects/{key}/sprints/{number}/start", response_model=None)
+async def start_sprint(
+    request: Request,
+    key: str,
+    number: SprintNumber,
+    session: DbSession,
+    settings: AppSettings,
+    visitor: WebVisitor,
+    starts_on: _Field = None,
+    ends_on: _Field = None,
+    version: _Field = None,
+    csrf_token: _Field = None,
+) -> Response:
+    """Admins: the sprint becomes the active one; an empty date is the service's default."""
+    check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
+    typed = {"starts_on": starts_on or "", "ends_on": ends_on or ""}
+    project = await project_service.get(session, visitor.user, key)
+    sprint = await sprint_service.get_by_number(session, visitor.user, project, number)
+    try:
+        data = SprintStart.model_validate(
+            {"starts_on": starts_on or None, "ends_on": ends_on or None, "version": version or None}
+        )
+    except ValidationError as exc:
+        return await _render_board(
+            request,
+            session,
+            visitor,
+            key,
+            number,
+            refusal=Refusal("start", _reason_of_invalid(exc)),
+            typed=typed,
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    try:
+        await sprint_service.start(session, visitor.user, project, sprint.id, data)
+    except (Conflict, InvalidInput) as exc:
+        return await _refused(
+            request, session, visitor, key, number, exc, action="start", typed=typed
+        )
+    return _board_after(project.key, number, "started")
+
+
+def _carry_over_target(raw: str | None) -> int | Literal["backlog"] | None:
+    """The form's choice: a sprint's number, ``backlog``, or None for the service's default.
+    Anything else is refused by the schema (as an unknown target)."""
+    if not raw:
+        return None
+    if raw == BACKLOG:
+        return "backlog"
+    try:
+        return int(raw)
+    except ValueError:
+        return -1
+
+
+@router.post("/projects/{key}/sprints/{number}/complete", response_model=None)
+async def complete_sprint(
+    request: Request,
+    key: str,
+    number: SprintNumber,
+    session: DbSession,
+    settings: AppSettings,
+    visitor: WebVisitor,
+    carry_over_to: _Field = None,
+    version: _Field = None,
+    csrf_token: _Field = None,
+) -> Response:
+    """Admins: the active sprint ends today; its unfinished stories go to ``carry_over_to``."""
+    check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
+    typed = {"carry_over_to": carry_over_to or ""}
+    project = await project_service.get(session, visitor.user, key)
+    sprint = await sprint_service.get_by_number(session, visitor.user, project, number)
+    try:
+        data = SprintComplete.model_validate(
+            {"carry_over_to": _carry_over_target(carry_over_to), "version": version or None}
+        )
+    except ValidationError as exc:
+        fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+        return await _render_board(
+            request,
+            session,
+            visitor,
+            key,
+            number,
+            refusal=Refusal("complete", "reload" if fields == {"version"} else "target"),
+            typed=typed,
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    try:
+        await sprint_service.complete(session, visitor.user, project, sprint.id, data)
+    except (Conflict, InvalidInput) as exc:
+        return await _refused(
+            request, session, visitor, key, number, exc, action="complete", typed=typed
+        )
+    return _board_after(project.key, number, "completed")
