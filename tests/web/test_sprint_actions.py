@@ -380,6 +380,8 @@ class TestCompleteSprint:
         assert page.attributes["sprint-notice"]["role"] == "status"
         assert page.text("sprint-status") == "Completed"
         assert page.cards() == [plan.stories["Gamma"]]
+        # What it held when it ended, the stories carried over included.
+        assert (page.text("committed-points"), page.text("done-points")) == ("10", "2")
         assert page.form("/start") is None
         assert page.form("/complete") is None
         assert page.text("burndown-carried-over") == (
