@@ -5,73 +5,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.live import Caller, LiveServer, csrf_of
+from tests.web.board_html import parse_board
 
 pytestmark = pytest.mark.slow
 
 HTML = {"Accept": "text/html"}
 STATUSES = ["draft", "approved", "in_progress", "review", "done", "blocked"]
-
-
-class _Board(HTMLParser):
-    """The lists of a board or backlog page (their cards' keys, in order) and the text of
-    the elements with an id."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lists: dict[str, list[str]] = {}
-        self.texts: dict[str, str] = {}
-        self.forms: list[dict[str, str]] = []
-        self._list: str | None = None
-        self._open: list[tuple[str, str | None]] = []  # (tag, id)
-        self._form: dict[str, str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        if tag == "ol" and "data-list" in found:
-            self._list = found.get("data-status") or found["data-sprint"]
-            self.lists[self._list] = []
-        if tag == "li" and "card" in found.get("class", "").split() and self._list:
-            self.lists[self._list].append(found["data-key"])
-        if tag == "form" and found.get("action", "").endswith("/board/move"):
-            self._form = {}
-        if tag in ("input", "select") and self._form is not None and "name" in found:
-            self._form[found["name"]] = found.get("value", "")
-        if tag not in ("input", "meta", "link", "br", "img"):
-            self._open.append((tag, found.get("id")))
-            if found.get("id"):
-                self.texts[found["id"]] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "ol":
-            self._list = None
-        if tag == "form" and self._form is not None:
-            self.forms.append(self._form)
-            self._form = None
-        while self._open:
-            opened, _ = self._open.pop()
-            if opened == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        for _, element_id in self._open:
-            if element_id:
-                self.texts[element_id] += data
-
-    def text(self, element_id: str) -> str:
-        return " ".join(self.texts[element_id].split())
-
-
-def _parse(page: httpx.Response) -> _Board:
-    board = _Board()
-    board.feed(page.text)
-    return board
 
 
 @dataclass
@@ -153,7 +98,7 @@ class TestSprintBoard:
         plan = _plan(live, alice)
         page = live.browser_for(alice).get(plan.board_path)
         assert page.status_code == 200
-        board = _parse(page)
+        board = parse_board(page)
         assert list(board.lists) == STATUSES
         alpha, beta, gamma = (plan.stories[title] for title in ("Alpha", "Beta", "Gamma"))
         assert board.lists["draft"] == [alpha, beta]
@@ -176,7 +121,7 @@ class TestSprintBoard:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        board = _parse(live.browser_for(alice).get(plan.board_path))
+        board = parse_board(live.browser_for(alice).get(plan.board_path))
         assert board.text("sprint-title") == "Sprint 1: Board sprint"
         assert "weeks 1-2" in board.texts["main"]
         assert "Goal: Ship the board" in " ".join(board.texts["main"].split())
@@ -235,7 +180,7 @@ class TestMoveForms:
         moved = _move(client, plan, page, story=alpha, status="done", back=plan.board_path)
         assert moved.status_code == 303
         assert moved.headers["location"] == f"{plan.board_path}#story-{alpha}"
-        board = _parse(client.get(plan.board_path))
+        board = parse_board(client.get(plan.board_path))
         assert board.lists["done"] == [alpha, plan.stories["Gamma"]]
         assert board.text("done-points") == "5"
         assert plan.story("Alpha")["status"] == "done"
@@ -261,17 +206,17 @@ class TestMoveForms:
         page = client.get(plan.board_path)
         alpha, beta = plan.stories["Alpha"], plan.stories["Beta"]
         # The forms name the neighbours: Beta's "up" is "before Alpha", Alpha's "down" "after Beta".
-        forms = _parse(page).forms
+        forms = parse_board(page).move_forms()
         assert {"story": beta, "before": alpha} in [
             {name: form[name] for name in ("story", "before") if name in form} for form in forms
         ]
         up = _move(client, plan, page, story=beta, before=alpha, back=plan.board_path)
         assert up.status_code == 303
         page = client.get(plan.board_path)
-        assert _parse(page).lists["draft"] == [beta, alpha]
+        assert parse_board(page).lists["draft"] == [beta, alpha]
         down = _move(client, plan, page, story=beta, after=alpha, back=plan.board_path)
         assert down.status_code == 303
-        assert _parse(client.get(plan.board_path)).lists["draft"] == [alpha, beta]
+        assert parse_board(client.get(plan.board_path)).lists["draft"] == [alpha, beta]
 
     def test_a_drag_is_answered_with_the_story_as_json(
         self, live: LiveServer, alice: Caller
@@ -288,7 +233,7 @@ class TestMoveForms:
         assert response.status_code == 200, response.text
         assert response.json()["key"] == beta
         assert response.json()["status"] == "done"
-        board = _parse(client.get(plan.board_path))
+        board = parse_board(client.get(plan.board_path))
         assert board.lists["done"] == [beta, gamma]
         assert board.text("done-points") == "7"
 
@@ -315,7 +260,7 @@ class TestMoveForms:
             page = viewer.get(path)
             assert page.status_code == 200
             assert "your role in this project is viewer" in page.text
-            assert _parse(page).forms == []
+            assert parse_board(page).move_forms() == []
             assert "data-can-move" not in page.text
         refused = _move(viewer, plan, page, story=plan.stories["Alpha"], status="done")
         assert refused.status_code == 403
@@ -361,7 +306,7 @@ class TestBacklog:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan = _plan(live, alice)
-        backlog = _parse(live.browser_for(alice).get(plan.backlog_path))
+        backlog = parse_board(live.browser_for(alice).get(plan.backlog_path))
         assert backlog.lists["backlog"] == [plan.stories["Delta"], plan.stories["Epsilon"]]
         # The planned sprint is a list to plan into, with its stories and committed points.
         assert backlog.lists["1"] == [plan.stories[title] for title in ("Alpha", "Beta", "Gamma")]
@@ -380,7 +325,7 @@ class TestBacklog:
             # Stories not done do not count.
             _story(alice, plan.key, "Unfinished", points=13, sprint_id=sprint["id"])
         _sprint(alice, plan.key, 9, status="cancelled")
-        backlog = _parse(live.browser_for(alice).get(plan.backlog_path))
+        backlog = parse_board(live.browser_for(alice).get(plan.backlog_path))
         assert backlog.text("average-velocity") == "5.5 points"
         assert "10 points committed · 4.5 over the average velocity" in backlog.text("plan-1")
         # Completed and cancelled sprints are not planned into.
@@ -393,7 +338,7 @@ class TestBacklog:
         done = _sprint(alice, plan.key, 5, status="completed")
         _story(alice, plan.key, "Old", points=6, status="done", sprint_id=done["id"])
         _sprint(alice, plan.key, 6, status="completed")
-        backlog = _parse(live.browser_for(alice).get(plan.backlog_path))
+        backlog = parse_board(live.browser_for(alice).get(plan.backlog_path))
         assert backlog.text("average-velocity") == "3 points"
         assert "10 points committed · 7 over the average velocity" in backlog.text("plan-1")
 
@@ -410,7 +355,7 @@ class TestBacklog:
             f"{plan.backlog_path}#story-{delta}",
         )
         page = client.get(plan.backlog_path)
-        backlog = _parse(page)
+        backlog = parse_board(page)
         assert backlog.lists["backlog"] == [plan.stories["Epsilon"]]
         assert backlog.lists["1"][-1] == delta
         assert "18 points committed" in backlog.text("plan-1")

@@ -5,99 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.live import Caller, LiveServer, csrf_of
+from tests.web.board_html import parse_board
 
 pytestmark = pytest.mark.slow
 
 HTML = {"Accept": "text/html"}
-
-
-@dataclass
-class _Form:
-    action: str
-    fields: dict[str, str] = field(default_factory=dict)
-    # A select's options in order, as (value, selected).
-    options: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
-
-    def chosen(self, name: str) -> str:
-        return next(value for value, selected in self.options[name] if selected)
-
-
-class _Page(HTMLParser):
-    """A board page's forms (their fields and options), its lists of cards, and the text
-    of its elements with an id."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[_Form] = []
-        self.lists: dict[str, list[str]] = {}
-        self.texts: dict[str, str] = {}
-        self.attributes: dict[str, dict[str, str]] = {}
-        self._form: _Form | None = None
-        self._select: str | None = None
-        self._list: str | None = None
-        self._open: list[tuple[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {name: value or "" for name, value in attrs}
-        if found.get("id"):
-            self.attributes[found["id"]] = found
-        if tag == "form":
-            self._form = _Form(found.get("action", ""))
-        elif tag == "input" and self._form is not None and "name" in found:
-            self._form.fields[found["name"]] = found.get("value", "")
-        elif tag == "select" and self._form is not None:
-            self._select = found["name"]
-            self._form.options[self._select] = []
-        elif tag == "option" and self._form is not None and self._select:
-            self._form.options[self._select].append((found["value"], "selected" in found))
-        if tag == "ol" and "data-list" in found:
-            self._list = found.get("data-status") or found["data-sprint"]
-        if tag == "li" and "card" in found.get("class", "").split() and self._list:
-            self.lists.setdefault(self._list, []).append(found["data-key"])
-        if tag not in ("input", "meta", "link", "br", "img"):
-            self._open.append((tag, found.get("id")))
-            if found.get("id"):
-                self.texts[found["id"]] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form" and self._form is not None:
-            self.forms.append(self._form)
-            self._form = None
-        if tag == "select":
-            self._select = None
-        if tag == "ol":
-            self._list = None
-        while self._open:
-            opened, _ = self._open.pop()
-            if opened == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        for _, element_id in self._open:
-            if element_id:
-                self.texts[element_id] += data
-
-    def text(self, element_id: str) -> str:
-        return " ".join(self.texts[element_id].split())
-
-    def form(self, action_end: str) -> _Form | None:
-        return next((form for form in self.forms if form.action.endswith(action_end)), None)
-
-    def cards(self) -> list[str]:
-        return [key for keys in self.lists.values() for key in keys]
-
-
-def _parse(page: httpx.Response) -> _Page:
-    parsed = _Page()
-    parsed.feed(page.text)
-    return parsed
 
 
 def _today() -> date:
@@ -186,7 +104,7 @@ class TestStartSprint:
     ) -> None:
         plan = _plan(live, alice)
         sprint = plan.sprint(1, starts_on="2026-01-05", ends_on="2026-01-16")
-        page = _parse(live.browser_for(alice).get(plan.board_path(1)))
+        page = parse_board(live.browser_for(alice).get(plan.board_path(1)))
         assert page.text("sprint-status") == "Planned"
         form = page.form("/sprints/1/start")
         assert form is not None
@@ -212,7 +130,7 @@ class TestStartSprint:
             "2026-02-02",
             "2026-02-13",
         )
-        page = _parse(client.get(started.headers["location"]))
+        page = parse_board(client.get(started.headers["location"]))
         assert page.text("sprint-notice") == (
             "Sprint 1 started: it runs from Feb 2, 2026 to Feb 13, 2026."
         )
@@ -221,7 +139,7 @@ class TestStartSprint:
         assert page.form("/start") is None
         assert page.form("/complete") is not None
         # The notice is for the redirect only: the board read again says nothing more.
-        assert "sprint-notice" not in _parse(client.get(plan.board_path(1))).texts
+        assert "sprint-notice" not in parse_board(client.get(plan.board_path(1))).texts
 
     @pytest.mark.parametrize(
         "dates",
@@ -239,7 +157,7 @@ class TestStartSprint:
         plan = _plan(live, alice)
         plan.sprint(1, **dates)
         client = live.browser_for(alice)
-        form = _parse(client.get(plan.board_path(1))).form("/start")
+        form = parse_board(client.get(plan.board_path(1))).form("/start")
         assert form is not None
         # Left empty, the dates are the service's defaults.
         started = _post(client, plan, 1, "start", starts_on="", ends_on="")
@@ -257,7 +175,7 @@ class TestStartSprint:
         plan.sprint(1, status="active", starts_on="2026-01-05", ends_on="2026-01-16")
         planned = plan.sprint(2)
         client = live.browser_for(alice)
-        page = _parse(client.get(plan.board_path(2)))
+        page = parse_board(client.get(plan.board_path(2)))
         # No form to start it, but why.
         assert page.form("/start") is None
         assert page.text("start-blocked") == (
@@ -265,7 +183,7 @@ class TestStartSprint:
         )
         refused = _post(client, plan, 2, "start", starts_on="2026-02-02", ends_on="2026-02-13")
         assert refused.status_code == 409
-        assert _parse(refused).text("sprint-action-error") == (
+        assert parse_board(refused).text("sprint-action-error") == (
             "Sprint 2 was not started. Sprint 1 is active: complete it before starting another "
             "sprint. Nothing was changed."
         )
@@ -289,7 +207,7 @@ class TestStartSprint:
             live.browser_for(alice), plan, 1, "start", starts_on=starts_on, ends_on=ends_on
         )
         assert refused.status_code == 422
-        page = _parse(refused)
+        page = parse_board(refused)
         assert page.text("sprint-action-error") == (
             f"Sprint 1 was not started. {message} Nothing was changed."
         )
@@ -306,7 +224,7 @@ class TestStartSprint:
         plan.sprint(1)
         client = live.browser_for(alice)
         page = client.get(plan.board_path(1))
-        form = _parse(page).form("/start")
+        form = parse_board(page).form("/start")
         assert form is not None
         renamed = alice.client.patch(f"/projects/{plan.key}/sprints/1", json={"name": "Renamed"})
         assert renamed.status_code == 200, renamed.text
@@ -314,7 +232,9 @@ class TestStartSprint:
             f"{plan.board_path(1)}/start", data={**form.fields, "csrf_token": csrf_of(page)}
         )
         assert refused.status_code == 409
-        assert "Someone else changed this sprint" in _parse(refused).text("sprint-action-error")
+        assert "Someone else changed this sprint" in parse_board(refused).text(
+            "sprint-action-error"
+        )
         assert plan.read_sprint(1)["status"] == "planned"
 
 
@@ -323,7 +243,7 @@ class TestCompleteSprint:
         self, live: LiveServer, alice: Caller
     ) -> None:
         plan, _ = _active_plan(live, alice)
-        page = _parse(live.browser_for(alice).get(plan.board_path(1)))
+        page = parse_board(live.browser_for(alice).get(plan.board_path(1)))
         assert page.form("/start") is None
         form = page.form("/sprints/1/complete")
         assert form is not None
@@ -341,7 +261,7 @@ class TestCompleteSprint:
         active = plan.sprint(3, status="active")
         plan.sprint(1)
         plan.story("Alpha", points=1, sprint_id=active["id"])
-        form = _parse(live.browser_for(alice).get(plan.board_path(3))).form("/complete")
+        form = parse_board(live.browser_for(alice).get(plan.board_path(3))).form("/complete")
         assert form is not None
         assert form.options["carry_over_to"] == [("backlog", True), ("1", False)]
 
@@ -352,14 +272,14 @@ class TestCompleteSprint:
         active = plan.sprint(1, status="active")
         plan.story("Alpha", points=1, status="done", sprint_id=active["id"])
         client = live.browser_for(alice)
-        page = _parse(client.get(plan.board_path(1)))
+        page = parse_board(client.get(plan.board_path(1)))
         form = page.form("/complete")
         assert form is not None
         assert form.options == {}
         assert page.text("complete-summary") == "Every story of the sprint is done."
         completed = _post(client, plan, 1, "complete")
         assert completed.status_code == 303, completed.text
-        notice = _parse(client.get(completed.headers["location"])).text("sprint-notice")
+        notice = parse_board(client.get(completed.headers["location"])).text("sprint-notice")
         assert (
             notice == "Sprint 1 completed: 1 story (1 point) done; nothing was left to carry over."
         )
@@ -373,7 +293,7 @@ class TestCompleteSprint:
         completed = _post(client, plan, 1, "complete", carry_over_to="3")
         assert completed.status_code == 303, completed.text
         assert completed.headers["location"] == plan.board_path(1) + "?completed=1"
-        page = _parse(client.get(completed.headers["location"]))
+        page = parse_board(client.get(completed.headers["location"]))
         assert page.text("sprint-notice") == (
             "Sprint 1 completed: 1 story (2 points) done, 2 stories (8 points) moved to sprint 3."
         )
@@ -388,13 +308,13 @@ class TestCompleteSprint:
             "8 points were carried over when the sprint was completed."
         )
         # The unfinished stories lead sprint 3's order, in their own.
-        later = _parse(client.get(plan.board_path(3)))
+        later = parse_board(client.get(plan.board_path(3)))
         assert later.lists["draft"] == [plan.stories["Alpha"], plan.stories["Later one"]]
         assert later.lists["in_progress"] == [plan.stories["Beta"]]
         sprint = plan.read_sprint(1)
         assert (sprint["status"], sprint["ends_on"]) == ("completed", _today().isoformat())
         # Read again later, the board still says what the completion did, as a plain line.
-        again = _parse(client.get(plan.board_path(1)))
+        again = parse_board(client.get(plan.board_path(1)))
         assert "sprint-notice" not in again.texts
         assert again.text("completion-summary") == page.text("sprint-notice")
 
@@ -406,12 +326,12 @@ class TestCompleteSprint:
         client = live.browser_for(alice)
         completed = _post(client, plan, 1, "complete", carry_over_to="backlog")
         assert completed.status_code == 303, completed.text
-        notice = _parse(client.get(completed.headers["location"])).text("sprint-notice")
+        notice = parse_board(client.get(completed.headers["location"])).text("sprint-notice")
         assert notice == (
             "Sprint 1 completed: 1 story (2 points) done, 2 stories (8 points) moved to the "
             "backlog."
         )
-        backlog = _parse(client.get(f"/projects/{plan.key}/backlog"))
+        backlog = parse_board(client.get(f"/projects/{plan.key}/backlog"))
         assert backlog.lists["backlog"] == [
             plan.stories[title] for title in ("Alpha", "Beta", "Waiting")
         ]
@@ -422,7 +342,7 @@ class TestCompleteSprint:
     ) -> None:
         plan, sprints = _active_plan(live, alice)
         client = live.browser_for(alice)
-        form = _parse(client.get(plan.board_path(1))).form("/complete")
+        form = parse_board(client.get(plan.board_path(1))).form("/complete")
         assert form is not None
         sent = {**form.fields, "carry_over_to": form.chosen("carry_over_to")}
         completed = client.post(form.action, data=sent, headers=HTML)
@@ -442,7 +362,7 @@ class TestCompleteSprint:
         active = plan.read_sprint(1)
         refused = _post(live.browser_for(alice), plan, 1, "complete", carry_over_to=target)
         assert refused.status_code == status_code
-        page = _parse(refused)
+        page = parse_board(refused)
         assert page.text("sprint-action-error") == (
             "Sprint 1 was not completed. Choose the backlog or a planned sprint for the "
             "unfinished stories. Nothing was changed."
@@ -458,7 +378,7 @@ class TestCompleteSprint:
         planned = plan.read_sprint(2)
         refused = _post(live.browser_for(alice), plan, 2, "complete")
         assert refused.status_code == 409
-        assert _parse(refused).text("sprint-action-error") == (
+        assert parse_board(refused).text("sprint-action-error") == (
             "Sprint 2 was not completed. Its status is now Planned: only the active sprint can "
             "be completed. Nothing was changed."
         )
@@ -473,7 +393,7 @@ class TestWhoMay:
         plan, sprints = _active_plan(live, alice)
         other = live.browser_for(live.member(alice, plan.key, role))
         for number in (1, 2):
-            page = _parse(other.get(plan.board_path(number)))
+            page = parse_board(other.get(plan.board_path(number)))
             assert page.form("/start") is None
             assert page.form("/complete") is None
             assert "start-blocked" not in page.texts
@@ -488,7 +408,7 @@ class TestWhoMay:
     def test_an_admin_who_is_not_the_owner_may(self, live: LiveServer, alice: Caller) -> None:
         plan, _ = _active_plan(live, alice)
         admin = live.browser_for(live.member(alice, plan.key, "admin"))
-        assert _parse(admin.get(plan.board_path(1))).form("/complete") is not None
+        assert parse_board(admin.get(plan.board_path(1))).form("/complete") is not None
         completed = _post(admin, plan, 1, "complete", carry_over_to="backlog")
         assert completed.status_code == 303, completed.text
         assert plan.sprint_of("Alpha") is None
@@ -516,7 +436,7 @@ class TestPersian:
             client = live.browser_for(alice)
             planned = client.get(plan.board_path(2))
             assert '<html lang="fa" dir="rtl">' in planned.text
-            assert _parse(planned).text("start-blocked") == (
+            assert parse_board(planned).text("start-blocked") == (
                 "اسپرینت 1 فعال است: پیش از شروع این اسپرینت آن را تکمیل کنید."
             )
             active = client.get(plan.board_path(1))
@@ -524,7 +444,7 @@ class TestPersian:
             assert '<label for="carry_over_to">انتقال استوری‌های ناتمام به</label>' in active.text
             completed = _post(client, plan, 1, "complete", carry_over_to="backlog")
             assert completed.status_code == 303, completed.text
-            page = _parse(client.get(completed.headers["location"]))
+            page = parse_board(client.get(completed.headers["location"]))
             assert page.text("sprint-notice") == (
                 "اسپرینت 1 تکمیل شد: 1 استوری (2 امتیاز) انجام شد و 2 استوری (8 امتیاز) "
                 "به بک‌لاگ منتقل شد."

@@ -15,6 +15,7 @@ page from the service's check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -69,6 +70,10 @@ class Refusal:
         "other",
     ]
     detail: str = ""
+
+
+# Why a form was refused before the service saw it.
+_InvalidReason = Literal["date_format", "date_order", "reload", "target"]
 
 
 async def _render_board(
@@ -201,7 +206,7 @@ def _board_after(project_key: str, number: int, notice: str) -> RedirectResponse
     )
 
 
-def _reason_of_invalid(exc: ValidationError) -> Literal["date_format", "date_order", "reload"]:
+def _reason_of_invalid(exc: ValidationError) -> _InvalidReason:
     fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
     if fields & {"starts_on", "ends_on"}:
         return "date_format"
@@ -261,6 +266,50 @@ def _reason(
     return "not_active" if sprint_status is not SprintStatus.ACTIVE else "target"
 
 
+async def _sprint_action(
+    request: Request,
+    session: AsyncSession,
+    visitor: Visitor,
+    key: str,
+    number: int,
+    *,
+    action: Literal["start", "complete"],
+    form: dict[str, Any],
+    typed: dict[str, str],
+    invalid: Callable[[ValidationError], _InvalidReason],
+) -> Response:
+    """Start or complete the sprint with the form's values; the board again with the reason
+    when they are malformed or the service refuses, a redirect to it when done."""
+    project = await project_service.get(session, visitor.user, key)
+    sprint = await sprint_service.get_by_number(session, visitor.user, project, number)
+    try:
+        if action == "start":
+            start = SprintStart.model_validate(form)
+        else:
+            complete = SprintComplete.model_validate(form)
+    except ValidationError as exc:
+        return await _render_board(
+            request,
+            session,
+            visitor,
+            key,
+            number,
+            refusal=Refusal(action, invalid(exc)),
+            typed=typed,
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    try:
+        if action == "start":
+            await sprint_service.start(session, visitor.user, project, sprint.id, start)
+        else:
+            await sprint_service.complete(session, visitor.user, project, sprint.id, complete)
+    except (Conflict, InvalidInput) as exc:
+        return await _refused(
+            request, session, visitor, key, number, exc, action=action, typed=typed
+        )
+    return _board_after(project.key, number, "started" if action == "start" else "completed")
+
+
 @router.post("/projects/{key}/sprints/{number}/start", response_model=None)
 async def start_sprint(
     request: Request,
@@ -276,31 +325,21 @@ async def start_sprint(
 ) -> Response:
     """Admins: the sprint becomes the active one; an empty date is the service's default."""
     check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
-    typed = {"starts_on": starts_on or "", "ends_on": ends_on or ""}
-    project = await project_service.get(session, visitor.user, key)
-    sprint = await sprint_service.get_by_number(session, visitor.user, project, number)
-    try:
-        data = SprintStart.model_validate(
-            {"starts_on": starts_on or None, "ends_on": ends_on or None, "version": version or None}
-        )
-    except ValidationError as exc:
-        return await _render_board(
-            request,
-            session,
-            visitor,
-            key,
-            number,
-            refusal=Refusal("start", _reason_of_invalid(exc)),
-            typed=typed,
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
-    try:
-        await sprint_service.start(session, visitor.user, project, sprint.id, data)
-    except (Conflict, InvalidInput) as exc:
-        return await _refused(
-            request, session, visitor, key, number, exc, action="start", typed=typed
-        )
-    return _board_after(project.key, number, "started")
+    return await _sprint_action(
+        request,
+        session,
+        visitor,
+        key,
+        number,
+        action="start",
+        form={
+            "starts_on": starts_on or None,
+            "ends_on": ends_on or None,
+            "version": version or None,
+        },
+        typed={"starts_on": starts_on or "", "ends_on": ends_on or ""},
+        invalid=_reason_of_invalid,
+    )
 
 
 def _carry_over_target(raw: str | None) -> int | Literal["backlog"] | None:
@@ -314,6 +353,11 @@ def _carry_over_target(raw: str | None) -> int | Literal["backlog"] | None:
         return int(raw)
     except ValueError:
         return -1
+
+
+def _reason_of_bad_target(exc: ValidationError) -> _InvalidReason:
+    fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    return "reload" if fields == {"version"} else "target"
 
 
 @router.post("/projects/{key}/sprints/{number}/complete", response_model=None)
@@ -330,29 +374,14 @@ async def complete_sprint(
 ) -> Response:
     """Admins: the active sprint ends today; its unfinished stories go to ``carry_over_to``."""
     check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
-    typed = {"carry_over_to": carry_over_to or ""}
-    project = await project_service.get(session, visitor.user, key)
-    sprint = await sprint_service.get_by_number(session, visitor.user, project, number)
-    try:
-        data = SprintComplete.model_validate(
-            {"carry_over_to": _carry_over_target(carry_over_to), "version": version or None}
-        )
-    except ValidationError as exc:
-        fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
-        return await _render_board(
-            request,
-            session,
-            visitor,
-            key,
-            number,
-            refusal=Refusal("complete", "reload" if fields == {"version"} else "target"),
-            typed=typed,
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        )
-    try:
-        await sprint_service.complete(session, visitor.user, project, sprint.id, data)
-    except (Conflict, InvalidInput) as exc:
-        return await _refused(
-            request, session, visitor, key, number, exc, action="complete", typed=typed
-        )
-    return _board_after(project.key, number, "completed")
+    return await _sprint_action(
+        request,
+        session,
+        visitor,
+        key,
+        number,
+        action="complete",
+        form={"carry_over_to": _carry_over_target(carry_over_to), "version": version or None},
+        typed={"carry_over_to": carry_over_to or ""},
+        invalid=_reason_of_bad_target,
+    )
