@@ -122,6 +122,10 @@ def _bodies(world: World) -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/projects/{key}/sprints"): {"json": {"number": 2, "name": "Two"}},
         ("PATCH", "/projects/{key}/sprints/{number}"): {"json": {"name": "Renamed"}},
         ("DELETE", "/projects/{key}/sprints/{number}"): {},
+        ("POST", "/projects/{key}/sprints/{number}/start"): {},
+        ("POST", "/projects/{key}/sprints/{number}/complete"): {
+            "json": {"carry_over_to": "backlog"}
+        },
         ("POST", "/projects/{key}/stories"): {"json": {"title": "New story"}},
         ("PATCH", "/projects/{key}/stories/{story_key}"): {"json": {"title": "Renamed"}},
         ("DELETE", "/projects/{key}/stories/{story_key}"): {},
