@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plandeck.db import create_sessionmaker, unit_of_work
 from plandeck.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from plandeck.models import (
     ActivityAction,
@@ -30,6 +32,7 @@ from plandeck.plans.schemas import (
 )
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
+from tests.databases import TestDatabase
 from tests.factories.accounts import make_user
 from tests.factories.activity import count_events
 from tests.factories.plans import (
@@ -739,3 +742,44 @@ class TestCompleteSprint:
         member = await make_member(session, project, Role.MEMBER)
         with pytest.raises(Forbidden):
             await sprint_service.complete(session, member, project, sprint.id, SprintComplete())
+
+
+class TestConcurrentStarts:
+    async def test_the_second_of_two_starts_waits_and_is_refused(
+        self, fresh_database: TestDatabase
+    ) -> None:
+        """One sprint is active at a time even when two admins start two sprints at once: the
+        second start waits for the first to commit (the project's row is held on PostgreSQL;
+        SQLite takes its write lock up front), then finds the first sprint active."""
+        sessionmaker = create_sessionmaker(fresh_database.engine)
+        async with unit_of_work(sessionmaker) as session:
+            owner = await make_user(session)
+            project = await make_project(session, owner, key="CS")
+            first = await make_sprint(session, owner, project, number=1)
+            second = await make_sprint(session, owner, project, number=2)
+        first_started = asyncio.Event()
+        release_first = asyncio.Event()
+
+        async def start(sprint_id: int, *, hold: bool) -> SprintStatus:
+            async with unit_of_work(sessionmaker) as session:
+                actor = await session.get(User, owner.id)
+                in_project = await session.get(Project, project.id)
+                assert actor is not None
+                assert in_project is not None
+                started = await sprint_service.start(
+                    session, actor, in_project, sprint_id, SprintStart()
+                )
+                if hold:
+                    first_started.set()
+                    await release_first.wait()
+                return started.status
+
+        winner = asyncio.create_task(start(first.id, hold=True))
+        await first_started.wait()
+        loser = asyncio.create_task(start(second.id, hold=False))
+        await asyncio.sleep(0.3)
+        assert not loser.done(), "the second start must wait for the first to commit"
+        release_first.set()
+        assert await asyncio.wait_for(winner, timeout=30) is SprintStatus.ACTIVE
+        with pytest.raises(Conflict, match="sprint 1 is active"):
+            await asyncio.wait_for(loser, timeout=30)

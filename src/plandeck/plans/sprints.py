@@ -38,7 +38,7 @@ from plandeck.models import (
 )
 from plandeck.models.base import utcnow
 from plandeck.plans.base import NumberedChildService
-from plandeck.plans.common import check_version, get_in_project, live_reference
+from plandeck.plans.common import check_version, get_in_project, live_reference, lock_project
 from plandeck.plans.ranking import first_rank, last_rank, rank_between, ranks_before
 from plandeck.plans.schemas import SprintComplete, SprintCreate, SprintStart, SprintUpdate
 
@@ -114,6 +114,8 @@ class SprintService(NumberedChildService[Sprint]):
             raise Conflict(
                 f"sprint {sprint.number} is {sprint.status.value}; only a planned sprint starts"
             )
+        # Two sprints started at once: the second waits here and then sees the first active.
+        await lock_project(session, project)
         active = await session.scalar(
             select(Sprint.number)
             .where(
