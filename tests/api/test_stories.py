@@ -113,6 +113,17 @@ class TestCreateStory:
         response = alice.client.post(f"/projects/{key}/stories", json={"title": "x", "key": "1.1"})
         assert _problem(response, 409)["field"] == "key"
 
+    def test_new_is_no_story_key(self, alice: Caller, key: str) -> None:
+        """/projects/{key}/stories/new is the page that creates a story."""
+        created = alice.client.post(f"/projects/{key}/stories", json={"title": "x", "key": "new"})
+        assert _locations(created) == [["body", "key"]]
+        story = _story(alice, key, key="1.1")
+        renamed = alice.client.patch(f"/projects/{key}/stories/{story['key']}", json={"key": "new"})
+        assert _locations(renamed) == [["body", "key"]]
+        assert "'new' is reserved" in renamed.text
+        news = alice.client.post(f"/projects/{key}/stories", json={"title": "x", "key": "News"})
+        assert news.status_code == 201, news.text
+
     def test_anonymous_caller_is_not_authenticated(self, live: LiveServer, key: str) -> None:
         with live.anonymous() as client:
             _problem(client.post(f"/projects/{key}/stories", json={"title": "x"}), 401)

@@ -50,6 +50,17 @@ StoryKey = Annotated[
     # No "/": a story key is a URL path segment.
     StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[^\s/]+$"),
 ]
+
+
+def _not_reserved_story_key(key: str) -> str:
+    # /projects/{key}/stories/new is the page that creates a story.
+    if key == "new":
+        raise ValueError("'new' is reserved; choose another key")
+    return key
+
+
+# A key given to a story (created or renamed): not the new story page's path segment.
+GivenStoryKey = Annotated[StoryKey, AfterValidator(_not_reserved_story_key)]
 # Integers the database stores as 32-bit INTEGER: bounded here, so an oversized value is a
 # clear validation error instead of a driver error on PostgreSQL.
 MAX_INT = 2_147_483_647
@@ -284,7 +295,7 @@ class AcceptanceCriterion(InputSchema):
 
 class StoryCreate(InputSchema):
     title: Annotated[NonEmptyStr, Field(max_length=500)]
-    key: StoryKey | None = Field(default=None, description="Generated when omitted.")
+    key: GivenStoryKey | None = Field(default=None, description="Generated when omitted.")
     description: str = ""
     notes: str = ""
     acceptance_criteria: list[AcceptanceCriterion] = Field(default_factory=list)
@@ -299,7 +310,7 @@ class StoryCreate(InputSchema):
 
 class StoryUpdate(InputSchema):
     title: Annotated[NonEmptyStr, Field(max_length=500)] | None = None
-    key: StoryKey | None = None
+    key: GivenStoryKey | None = None
     description: str | None = None
     notes: str | None = None
     acceptance_criteria: list[AcceptanceCriterion] | None = None
