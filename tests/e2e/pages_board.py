@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.pages_story import NewStoryPage
+
 _EDGE = 40
 
 
@@ -71,6 +73,18 @@ class _Lists:
     def message(self) -> Locator:
         return self.page.locator("#flash")
 
+    def open_form(self, form: Locator) -> Locator:
+        """Open a disclosure (``<details>``) that holds a form."""
+        if form.get_attribute("open") is None:
+            form.locator("summary").click()
+        return form
+
+    def new_story(self) -> NewStoryPage:
+        """Follow the "New story" link (members); wait for the form."""
+        with self.page.expect_navigation():
+            self.page.locator("#new-story").click()
+        return NewStoryPage(self.page)
+
     def read_only_notice(self) -> Locator:
         return self.page.locator("#read-only")
 
@@ -112,11 +126,6 @@ class SprintBoardPage(_Lists):
         """The "Complete sprint" disclosure (admins, the active sprint)."""
         return self.page.locator("#complete-sprint")
 
-    def open_form(self, form: Locator) -> Locator:
-        if form.get_attribute("open") is None:
-            form.locator("summary").click()
-        return form
-
     def start_sprint(self) -> None:
         """Start the sprint with the dates the form suggests; wait for the board."""
         form = self.open_form(self.start_form())
@@ -150,3 +159,16 @@ class BacklogPage(_Lists):
 
     def average_velocity(self) -> str:
         return self.page.locator("#average-velocity").inner_text().strip()
+
+    def new_sprint_form(self) -> Locator:
+        """The "New sprint" disclosure (admins)."""
+        return self.page.locator("#new-sprint")
+
+    def create_sprint(self, **values: str) -> None:
+        """Fill the new sprint form's fields by name (its number comes prefilled) and create
+        the sprint; wait for the page that answers."""
+        form = self.open_form(self.new_sprint_form())
+        for name, value in values.items():
+            form.locator(f'[name="{name}"]').fill(value)
+        with self.page.expect_navigation():
+            form.locator("button[type=submit]").click()

@@ -3,12 +3,55 @@
 from __future__ import annotations
 
 import re
+from typing import Self
 from urllib.parse import quote
 
 from playwright.sync_api import Locator, Page
 
 
-class StoryPage:
+class _StoryForm:
+    """The story's fields, as the story page and the new story page share them."""
+
+    page: Page
+
+    def field(self, label: str) -> Locator:
+        return self.page.locator("#story-form").get_by_label(label, exact=True)
+
+    def edit(self, **values: str) -> Self:
+        """Fill text fields (title, points, description) and pick options (status, priority,
+        moscow, assignee; sprint on the new story page) by their visible text."""
+        for name in ("title", "points", "description"):
+            if name in values:
+                self.field(name.capitalize()).fill(values[name])
+        for name, label in (
+            ("status", "Status"),
+            ("priority", "Priority"),
+            ("moscow", "MoSCoW"),
+            ("assignee", "Assignee"),
+            ("sprint", "Sprint"),
+        ):
+            if name in values:
+                self.field(label).select_option(label=values[name])
+        return self
+
+
+class NewStoryPage(_StoryForm):
+    """The form that creates a story (reached from the backlog or a sprint board)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def chosen_sprint(self) -> str:
+        """The sprint select's chosen option, as shown."""
+        return self.field("Sprint").locator("option:checked").inner_text().strip()
+
+    def create(self) -> None:
+        """Create the story; wait for its page."""
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="Create story", exact=True).click()
+
+
+class StoryPage(_StoryForm):
     def __init__(self, page: Page, base_url: str, project_key: str, story_key: str) -> None:
         self.page = page
         self.url = f"{base_url}/projects/{quote(project_key)}/stories/{quote(story_key)}"
@@ -18,25 +61,6 @@ class StoryPage:
         return self
 
     # The story's form
-
-    def field(self, label: str) -> Locator:
-        return self.page.locator("#story-form").get_by_label(label, exact=True)
-
-    def edit(self, **values: str) -> StoryPage:
-        """Fill text fields (title, points, description) and pick options (status, priority,
-        moscow, assignee) by their visible text."""
-        for name in ("title", "points", "description"):
-            if name in values:
-                self.field(name.capitalize()).fill(values[name])
-        for name, label in (
-            ("status", "Status"),
-            ("priority", "Priority"),
-            ("moscow", "MoSCoW"),
-            ("assignee", "Assignee"),
-        ):
-            if name in values:
-                self.field(label).select_option(label=values[name])
-        return self
 
     def save(self) -> None:
         with self.page.expect_navigation():

@@ -7,7 +7,9 @@ Every view checks membership first: a non-member gets NotFound, as for a missing
 
 The sprint board also says what an admin may do with the sprint (start it, complete it) with
 the defaults ``sprint_service`` would use, and for a completed sprint what its completion
-carried over (read from the completion's activity event).
+carried over (read from the completion's activity event). The backlog gives an admin the new
+sprint form's choices (the next free number, the phases), and ``story_form`` what the form
+that creates a story from either page offers (the members, the sprints to plan into).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plandeck.auth.roles import require_role
 from plandeck.errors import NotFound
 from plandeck.models import (
+    Phase,
     Project,
     Role,
     Sprint,
@@ -31,9 +34,11 @@ from plandeck.models import (
     StoryStatus,
     User,
 )
+from plandeck.plans.phases import phase_service
 from plandeck.plans.projects import project_service
 from plandeck.plans.sprints import last_completion, planned_end, project_today, sprint_service
 from plandeck.plans.stories import story_service
+from plandeck.plans.story_view import MemberChoice
 
 # The sprints a backlog story can be planned into.
 PLANNING_STATUSES = (SprintStatus.PLANNED, SprintStatus.ACTIVE)
@@ -113,6 +118,25 @@ class Backlog:
     completed_sprints: int
     assignees: dict[int, str]
     can_move: bool
+    # Whether the visitor may create sprints (admins), and the new sprint form's choices:
+    # the number after the highest one taken (the trash included), and the live phases.
+    can_manage: bool
+    next_sprint_number: int
+    phases: Sequence[Phase]
+
+
+@dataclass(frozen=True)
+class StoryForm:
+    """What the form that creates a story offers: the members to assign it to, and the
+    sprints to plan it into (planned and active ones; the backlog besides)."""
+
+    project: Project
+    members: list[MemberChoice]
+    sprints: list[Sprint]
+
+    def sprint_numbered(self, number: str) -> Sprint | None:
+        """The sprint chosen by its number as text (a form's value or a query's)."""
+        return next((each for each in self.sprints if str(each.number) == number), None)
 
 
 def committed_points(cards: Iterable[Card]) -> int:
@@ -147,6 +171,14 @@ class BoardViewRepository:
             select(User.id, User.name).where(User.id.in_(sorted(user_ids)))
         )
         return dict(rows.tuples().all())
+
+    async def highest_sprint_number(self, project: Project) -> int | None:
+        """The trash included: a trashed sprint keeps its number (``sprint_service`` refuses
+        to reuse it)."""
+        highest: int | None = await self.session.scalar(
+            select(func.max(Sprint.number)).where(Sprint.project_id == project.id)
+        )
+        return highest
 
     async def done_points_of_completed_sprints(self, project: Project) -> list[int]:
         """The done points of each live completed sprint (0 for one that finished nothing)."""
@@ -271,6 +303,8 @@ class BoardViewService:
         ]
         velocities = await repository.done_points_of_completed_sprints(project)
         average = sum(velocities) / len(velocities) if velocities else None
+        can_manage = role.at_least(sprint_service.edit_role)
+        highest = await repository.highest_sprint_number(project) if can_manage else None
         return Backlog(
             project=project,
             stories=stories,
@@ -282,6 +316,34 @@ class BoardViewService:
                 _assignee_ids(stories, *(each.stories for each in planning))
             ),
             can_move=role.at_least(story_service.edit_role),
+            can_manage=can_manage,
+            next_sprint_number=1 if highest is None else highest + 1,
+            phases=await phase_service.list_in(session, actor, project) if can_manage else (),
+        )
+
+    async def sprint_planning(
+        self, session: AsyncSession, actor: User, project_key: str
+    ) -> Project:
+        """The project, if ``actor`` may create its sprints: Forbidden for the other members
+        (checked before the form is read), NotFound for anyone else."""
+        project = await project_service.get(session, actor, project_key)
+        await require_role(session, actor, project, sprint_service.edit_role)
+        return project
+
+    async def story_form(self, session: AsyncSession, actor: User, project_key: str) -> StoryForm:
+        """For those who may create stories (members): Forbidden for viewers, NotFound for
+        anyone else."""
+        project = await project_service.get(session, actor, project_key)
+        await require_role(session, actor, project, story_service.edit_role)
+        memberships = await project_service.list_members(session, actor, project)
+        sprints = await BoardViewRepository.from_session(session).sprints(project)
+        return StoryForm(
+            project=project,
+            members=sorted(
+                (MemberChoice(each.user_id, each.user.name) for each in memberships),
+                key=lambda choice: (choice.name.casefold(), choice.user_id),
+            ),
+            sprints=[each for each in sprints if each.status in PLANNING_STATUSES],
         )
 
 

@@ -11,6 +11,10 @@ activity event, so the notice states what was done, not what the URL claims). A 
 action (a conflict, dates out of order) changes nothing and answers with the board again,
 its reason beside the forms (409 or 422); a visitor who is not an admin gets the 403 error
 page from the service's check.
+
+Admins create a sprint with the backlog's form (``.../sprints/new``), answered by a redirect
+to its board; refused values (a number taken, dates out of order, no name) come back in the
+backlog's form with the reason beside the field (409 or 422), and nothing is written.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Path, Request, status
+from fastapi import APIRouter, Depends, Form, Path, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,14 +33,15 @@ from plandeck.analytics.series import SprintWithoutDates
 from plandeck.analytics.service import analytics_service
 from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.errors import Conflict, InvalidInput, StaleVersion
-from plandeck.models import SprintStatus, StoryStatus
+from plandeck.models import Project, Sprint, SprintStatus, StoryStatus
 from plandeck.plans.board_view import SprintBoard, board_view_service
 from plandeck.plans.projects import project_service
-from plandeck.plans.schemas import MAX_INT, SprintComplete, SprintStart, StoryMove
+from plandeck.plans.schemas import MAX_INT, SprintComplete, SprintCreate, SprintStart, StoryMove
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from plandeck.web.charts import BurndownChart
 from plandeck.web.deps import Visitor, WebVisitor, check_csrf
+from plandeck.web.i18n import N_
 from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -45,6 +50,18 @@ SprintNumber = Annotated[int, Path(ge=0, le=MAX_INT)]
 _Field = Annotated[str | None, Form(max_length=200)]
 # The form's value for "no sprint".
 BACKLOG = "backlog"
+
+
+async def _form_visitor(
+    request: Request, settings: AppSettings, visitor: WebVisitor, csrf_token: _Field = None
+) -> Visitor:
+    """The visitor who posted a form, its CSRF token checked (or the X-CSRF-Token header of
+    board.js's request) before anything of the form is used."""
+    check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
+    return visitor
+
+
+FormVisitor = Annotated[Visitor, Depends(_form_visitor)]
 
 
 # What the board says after an action, by the redirect's query parameter, and the sprint
@@ -128,14 +145,31 @@ async def show_sprint_board(
     return await _render_board(request, session, visitor, key, number)
 
 
+async def _render_backlog(
+    request: Request,
+    session: AsyncSession,
+    visitor: Visitor,
+    key: str,
+    *,
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = status.HTTP_200_OK,
+) -> HTMLResponse:
+    """The backlog; after a refused new sprint, with what its form held and why."""
+    backlog = await board_view_service.backlog(session, visitor.user, key)
+    return templates.TemplateResponse(
+        request,
+        "board/backlog.html",
+        {"backlog": backlog, "visitor": visitor, "typed": typed or {}, "errors": errors or {}},
+        status_code=status_code,
+    )
+
+
 @router.get("/projects/{key}/backlog", response_class=HTMLResponse)
 async def show_backlog(
     request: Request, key: str, session: DbSession, visitor: WebVisitor
 ) -> HTMLResponse:
-    backlog = await board_view_service.backlog(session, visitor.user, key)
-    return templates.TemplateResponse(
-        request, "board/backlog.html", {"backlog": backlog, "visitor": visitor}
-    )
+    return await _render_backlog(request, session, visitor, key)
 
 
 def _move_from_form(
@@ -171,17 +205,14 @@ async def move_story(
     request: Request,
     key: str,
     session: DbSession,
-    settings: AppSettings,
-    visitor: WebVisitor,
+    visitor: FormVisitor,
     story: Annotated[str, Form(min_length=1, max_length=200)],
     sprint: _Field = None,
     status_: Annotated[str | None, Form(alias="status", max_length=200)] = None,
     before: _Field = None,
     after: _Field = None,
     back: Annotated[str | None, Form(max_length=2000)] = None,
-    csrf_token: _Field = None,
 ) -> Response:
-    check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
     move = _move_from_form(sprint, status_, before, after)
     project = await project_service.get(session, visitor.user, key)
     moved = await story_service.move(session, visitor.user, project, story, move)
@@ -316,15 +347,12 @@ async def start_sprint(
     key: str,
     number: SprintNumber,
     session: DbSession,
-    settings: AppSettings,
-    visitor: WebVisitor,
+    visitor: FormVisitor,
     starts_on: _Field = None,
     ends_on: _Field = None,
     version: _Field = None,
-    csrf_token: _Field = None,
 ) -> Response:
     """Admins: the sprint becomes the active one; an empty date is the service's default."""
-    check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
     return await _sprint_action(
         request,
         session,
@@ -366,14 +394,11 @@ async def complete_sprint(
     key: str,
     number: SprintNumber,
     session: DbSession,
-    settings: AppSettings,
-    visitor: WebVisitor,
+    visitor: FormVisitor,
     carry_over_to: _Field = None,
     version: _Field = None,
-    csrf_token: _Field = None,
 ) -> Response:
     """Admins: the active sprint ends today; its unfinished stories go to ``carry_over_to``."""
-    check_csrf(request, settings, csrf_token or request.headers.get("X-CSRF-Token"))
     return await _sprint_action(
         request,
         session,
@@ -384,4 +409,104 @@ async def complete_sprint(
         form={"carry_over_to": _carry_over_target(carry_over_to), "version": version or None},
         typed={"carry_over_to": carry_over_to or ""},
         invalid=_reason_of_bad_target,
+    )
+
+
+# Creating a sprint
+
+_SPRINT_FIELDS = ("number", "name", "goal", "starts_on", "ends_on", "phase_id")
+_SPRINT_MESSAGES = {
+    "number": N_("Enter a whole number, 0 or more."),
+    "name": N_("Enter a name of at most 300 characters."),
+    "goal": N_("The goal is not valid."),
+    "starts_on": N_("Enter each date as a day, month and year."),
+    "ends_on": N_("Enter each date as a day, month and year."),
+    "phase_id": N_("Choose one of the project's phases."),
+    # The two dates together (the schema's check, or the service's).
+    "order": N_("The start date must be on or before the end date."),
+    "taken": N_("This number is taken by another sprint (perhaps one in the trash)."),
+}
+
+
+def _sprint_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        if name in _SPRINT_FIELDS:
+            errors.setdefault(name, _SPRINT_MESSAGES[name])
+        else:  # the model's check of the two dates together
+            errors.setdefault("ends_on", _SPRINT_MESSAGES["order"])
+    return errors
+
+
+def _refused_sprint(exc: Conflict | InvalidInput) -> dict[str, str]:
+    """Why the service refused: a number taken (409), or a phase gone since the page (422)."""
+    field = str(exc.extra.get("field", ""))
+    if isinstance(exc, Conflict):
+        return {"number": _SPRINT_MESSAGES["taken"]}
+    return {field: _SPRINT_MESSAGES[field]} if field in _SPRINT_FIELDS else {"form": exc.detail}
+
+
+async def _new_sprint(
+    session: AsyncSession, visitor: Visitor, project: Project, fields: dict[str, Any]
+) -> Sprint | tuple[dict[str, str], int]:
+    """The sprint created, or why not: the fields' messages and the status to answer with.
+    Nothing is kept of a refused creation (the unit of work commits the page that says so)."""
+    try:
+        data = SprintCreate.model_validate(fields)
+    except ValidationError as exc:
+        return _sprint_errors(exc), status.HTTP_422_UNPROCESSABLE_CONTENT
+    try:
+        return await sprint_service.create(session, visitor.user, project, data)
+    except (Conflict, InvalidInput) as exc:
+        await session.rollback()
+        await session.refresh(visitor.user)
+        return _refused_sprint(exc), exc.status_code
+
+
+@router.post("/projects/{key}/sprints/new", response_model=None)
+async def create_sprint(
+    request: Request,
+    key: str,
+    session: DbSession,
+    visitor: FormVisitor,
+    number: _Field = None,
+    name: Annotated[str, Form()] = "",
+    goal: Annotated[str, Form()] = "",
+    starts_on: _Field = None,
+    ends_on: _Field = None,
+    phase_id: _Field = None,
+) -> Response:
+    """Admins: a planned sprint, shown on its board; the others get the 403 error page
+    before anything of the form is read."""
+    project = await board_view_service.sprint_planning(session, visitor.user, key)
+    typed = {
+        "number": number or "",
+        "name": name,
+        "goal": goal,
+        "starts_on": starts_on or "",
+        "ends_on": ends_on or "",
+        "phase_id": phase_id or "",
+    }
+    created = await _new_sprint(
+        session,
+        visitor,
+        project,
+        {
+            "number": number,
+            "name": name,
+            "goal": goal.replace("\r\n", "\n"),
+            "starts_on": starts_on or None,
+            "ends_on": ends_on or None,
+            "phase_id": phase_id or None,
+        },
+    )
+    if isinstance(created, tuple):
+        errors, status_code = created
+        return await _render_backlog(
+            request, session, visitor, key, typed=typed, errors=errors, status_code=status_code
+        )
+    return RedirectResponse(
+        f"/projects/{quote(project.key, safe='')}/sprints/{created.number}",
+        status_code=status.HTTP_303_SEE_OTHER,
     )

@@ -1,18 +1,23 @@
 """The story page: edit the story (with optimistic concurrency), its checklist, comments and
-history.
+history; and the new story page that creates one.
 
 Every change is a plain form POST answered by a redirect back to the page, so the page
 works without JavaScript; ticking a task is also an htmx request answered by the task's
 row alone. A save carries the version the form was rendered from: if someone else saved
 in between, nothing is written and the form comes back (409) with what the user typed
 beside the current values.
+
+``/projects/{key}/stories/new`` is the form that creates a story (members; the backlog and
+the sprint board link to it with ``?sprint=backlog`` or ``?sprint=N`` preselected). No story
+can be keyed ``new`` (the schemas refuse it, as ``new`` for a project key), and its routes
+are registered before the story page's all the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, status
@@ -23,10 +28,18 @@ from starlette.datastructures import FormData
 
 from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from plandeck.kit.schemas import InputSchema
 from plandeck.models import Comment, MoSCoW, Priority, Project, Story, StoryStatus, Task, User
+from plandeck.plans.board_view import StoryForm, board_view_service
 from plandeck.plans.comments import comment_service
 from plandeck.plans.projects import project_service
-from plandeck.plans.schemas import CommentCreate, CommentUpdate, StoryUpdate, TaskCreate
+from plandeck.plans.schemas import (
+    CommentCreate,
+    CommentUpdate,
+    StoryCreate,
+    StoryUpdate,
+    TaskCreate,
+)
 from plandeck.plans.stories import story_service
 from plandeck.plans.story_view import StoryView, story_view_service
 from plandeck.plans.tasks import task_service
@@ -38,6 +51,9 @@ from plandeck.web.templating import templates
 router = APIRouter(include_in_schema=False)
 
 _PAGE = "/projects/{key}/stories/{story_key}"
+_NEW = "/projects/{key}/stories/new"
+# The new story form's value for "no sprint".
+BACKLOG = "backlog"
 # The form's fields in the order the page shows them (and a conflict lists them).
 EDITABLE = ("title", "points", "priority", "moscow", "status", "assignee_id", "description")
 FIELD_LABELS = {
@@ -72,6 +88,7 @@ _MESSAGES = {
     "status": N_("Choose one of the statuses."),
     "assignee_id": N_("Choose a member of the project."),
     "description": N_("The description is not valid."),
+    "sprint": N_("Choose the backlog or a planned or active sprint."),
     "version": N_("Reload the page: the form is incomplete."),
 }
 _TASK_TEXT_MESSAGE = N_("Enter the task's text.")
@@ -105,12 +122,10 @@ def _values_of(story: Story) -> dict[str, str]:
     }
 
 
-def _typed(form: FormData) -> dict[str, str]:
-    values = {}
-    for name in (*EDITABLE, "version"):
-        raw = form.get(name)
-        values[name] = raw if isinstance(raw, str) else ""
-    return values
+def _typed(form: FormData, extra: str = "version") -> dict[str, str]:
+    """The form's fields as typed: the story's, and ``extra`` (the edit form's version, the
+    new story form's sprint)."""
+    return {name: _text(form, name) for name in (*EDITABLE, extra)}
 
 
 def _as_int(raw: str) -> int | str | None:
@@ -124,8 +139,11 @@ def _as_int(raw: str) -> int | str | None:
         return text
 
 
-def _update_from(typed: dict[str, str]) -> StoryUpdate | dict[str, str]:
-    """The form as a StoryUpdate, or the fields' error messages."""
+_Input = TypeVar("_Input", bound=InputSchema)
+
+
+def _validated(schema: type[_Input], typed: dict[str, str], **more: Any) -> _Input | dict[str, str]:
+    """The story's fields as typed (and ``more``) as ``schema``, or the fields' messages."""
     data: dict[str, Any] = {
         "title": typed["title"],
         "description": typed["description"].replace("\r\n", "\n"),
@@ -134,16 +152,38 @@ def _update_from(typed: dict[str, str]) -> StoryUpdate | dict[str, str]:
         "moscow": typed["moscow"] or None,
         "points": _as_int(typed["points"]),
         "assignee_id": _as_int(typed["assignee_id"]),
-        "version": _as_int(typed["version"]),
+        **more,
     }
     try:
-        return StoryUpdate.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "version"
             errors.setdefault(name, _MESSAGES.get(name, _MESSAGES["version"]))
         return errors
+
+
+def _update_from(typed: dict[str, str]) -> StoryUpdate | dict[str, str]:
+    """The form as a StoryUpdate, or the fields' error messages."""
+    return _validated(StoryUpdate, typed, version=_as_int(typed["version"]))
+
+
+def _create_from(typed: dict[str, str], form: StoryForm) -> StoryCreate | dict[str, str]:
+    """The new story form as a StoryCreate (its sprint one the form offers), or the fields'
+    error messages."""
+    sprint = form.sprint_numbered(typed["sprint"])
+    sprint_error = {} if sprint or typed["sprint"] == BACKLOG else {"sprint": _MESSAGES["sprint"]}
+    data = _validated(StoryCreate, typed, sprint_id=sprint.id if sprint else None)
+    if isinstance(data, StoryCreate):
+        return sprint_error or data
+    return {**data, **sprint_error}
+
+
+def _error_of(exc: InvalidInput) -> dict[str, str]:
+    """A field's message for the service's refusal (its ``sprint_id`` is the form's sprint)."""
+    field = str(exc.extra.get("field", "")).replace("sprint_id", "sprint")
+    return {field: _MESSAGES[field]} if field in _MESSAGES else {"form": exc.detail}
 
 
 @dataclass(frozen=True)
@@ -308,6 +348,100 @@ async def _story_post(
 StoryPost = Annotated[_StoryPost, Depends(_story_post)]
 
 
+def _new_values(sprint: str) -> dict[str, str]:
+    """The new story form's first values: StoryCreate's defaults, in ``sprint``."""
+    defaults = StoryCreate.model_fields
+    return {
+        **dict.fromkeys(EDITABLE, ""),
+        "priority": Priority(defaults["priority"].default).value,
+        "status": StoryStatus(defaults["status"].default).value,
+        "sprint": sprint,
+    }
+
+
+def _render_new(
+    request: Request,
+    visitor: Visitor,
+    form: StoryForm,
+    values: dict[str, str],
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = status.HTTP_200_OK,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "stories/new.html",
+        {
+            "visitor": visitor,
+            "form": form,
+            "project": form.project,
+            "project_url": "/projects/" + quote(form.project.key, safe=""),
+            "values": values,
+            "errors": errors or {},
+            "statuses": list(StoryStatus),
+            "priorities": list(Priority),
+            "moscows": list(MoSCoW),
+        },
+        status_code=status_code,
+    )
+
+
+# Before the story page's routes, which would take "new" for a story key.
+@router.get(_NEW, response_class=HTMLResponse)
+async def new_story(
+    request: Request,
+    key: str,
+    session: DbSession,
+    visitor: WebVisitor,
+    sprint: str = BACKLOG,
+) -> HTMLResponse:
+    """The form, in the sprint of ``?sprint=N`` when it can take stories, else the backlog."""
+    form = await board_view_service.story_form(session, visitor.user, key)
+    chosen = form.sprint_numbered(sprint)
+    return _render_new(
+        request, visitor, form, _new_values(str(chosen.number) if chosen else BACKLOG)
+    )
+
+
+@router.post(_NEW, response_class=HTMLResponse)
+async def create_story(
+    request: Request, key: str, session: DbSession, visitor: WebVisitor, settings: AppSettings
+) -> Response:
+    """Creates the story (its key generated) and shows its page; refused input comes back in
+    the form, beside the fields, and nothing is written."""
+    posted = await _form(request, settings)
+    form = await board_view_service.story_form(session, visitor.user, key)
+    typed = _typed(posted, extra="sprint")
+    data = _create_from(typed, form)
+    if not isinstance(data, StoryCreate):
+        return _render_new(
+            request,
+            visitor,
+            form,
+            typed,
+            errors=data,
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    try:
+        story = await story_service.create(session, visitor.user, form.project, data)
+    except InvalidInput as exc:
+        # A sprint or an assignee gone since the page was read. Nothing of the refused story
+        # is kept: the unit of work commits the page that says so.
+        await session.rollback()
+        await session.refresh(visitor.user)
+        return _render_new(
+            request,
+            visitor,
+            await board_view_service.story_form(session, visitor.user, key),
+            typed,
+            errors=_error_of(exc),
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    return RedirectResponse(
+        story_url(form.project.key, story.key), status_code=status.HTTP_303_SEE_OTHER
+    )
+
+
 @router.get(_PAGE, response_class=HTMLResponse)
 async def show_story(
     request: Request, key: str, story_key: str, session: DbSession, visitor: WebVisitor
@@ -344,9 +478,7 @@ async def save_story(post: StoryPost) -> Response:
             status_code=status.HTTP_409_CONFLICT,
         )
     except InvalidInput as exc:
-        field = str(exc.extra.get("field", ""))
-        errors = {field: _MESSAGES[field]} if field in _MESSAGES else {"form": exc.detail}
-        return await post.page(values=typed, errors=errors)
+        return await post.page(values=typed, errors=_error_of(exc))
     return post.back(saved=True)
 
 
