@@ -594,11 +594,11 @@ class TestMoveStory:
         # A client read 7.1, 7.2, 7.3 and asks for "after 7.1", but someone has moved 7.1 to
         # the end since: the story goes after 7.1 where 7.1 is now.
         await story_service.move(session, owner, project, "7.1", StoryMove(after="7.3"))
-        story = await make_story(session, owner, project, key="new")
+        story = await make_story(session, owner, project, key="moved")
         await story_service.move(
             session, owner, project, story.key, StoryMove(sprint=7, after="7.1")
         )
-        assert await _order(session, owner, project, sprint) == ["7.2", "7.3", "7.1", "new"]
+        assert await _order(session, owner, project, sprint) == ["7.2", "7.3", "7.1", "moved"]
 
     async def test_two_moves_into_one_gap_get_distinct_ordered_ranks(
         self, session: AsyncSession, owner: User, project: Project, sprint: Sprint
