@@ -15,6 +15,7 @@ from plandeck.models import (
     ActivityEvent,
     EntityType,
     Project,
+    Sprint,
     SprintStatus,
     Story,
     StoryStatus,
@@ -33,6 +34,18 @@ START = date(2026, 3, 2)
 
 async def _done(session: AsyncSession, owner: User, project: Project, story: Story) -> None:
     await story_service.move(session, owner, project, story.key, StoryMove(status=StoryStatus.DONE))
+
+
+async def _five_day_sprint(session: AsyncSession, owner: User, project: Project) -> Sprint:
+    """The active sprint from START to four days later."""
+    return await make_sprint(
+        session,
+        owner,
+        project,
+        status=SprintStatus.ACTIVE,
+        starts_on=START,
+        ends_on=START + timedelta(days=4),
+    )
 
 
 class TestStoryEvents:
@@ -82,14 +95,7 @@ class TestSprintBurndown:
     ) -> None:
         project = await make_project(session, owner)
         clock = EventClock(session)
-        first = await make_sprint(
-            session,
-            owner,
-            project,
-            status=SprintStatus.ACTIVE,
-            starts_on=START,
-            ends_on=START + timedelta(days=4),
-        )
+        first = await _five_day_sprint(session, owner, project)
         second = await make_sprint(session, owner, project)
         a = await make_story(session, owner, project, sprint_id=first.id, points=5)
         b = await make_story(session, owner, project, sprint_id=first.id, points=3)
@@ -135,14 +141,7 @@ class TestSprintBurndown:
     ) -> None:
         project = await make_project(session, owner)
         clock = EventClock(session)
-        sprint = await make_sprint(
-            session,
-            owner,
-            project,
-            status=SprintStatus.ACTIVE,
-            starts_on=START,
-            ends_on=START + timedelta(days=4),
-        )
+        sprint = await _five_day_sprint(session, owner, project)
         following = await make_sprint(session, owner, project, number=sprint.number + 1)
         a = await make_story(session, owner, project, sprint_id=sprint.id, points=5)
         b = await make_story(session, owner, project, sprint_id=sprint.id, points=3)
