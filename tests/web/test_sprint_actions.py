@@ -428,6 +428,130 @@ class TestWhoMay:
         assert plan.read_sprint(number) == before
 
 
+def _edit(client: httpx.Client, plan: Plan, number: int, **fields: str) -> httpx.Response:
+    """The board's edit form as the page fills it, with ``fields`` typed over it."""
+    form = parse_board(client.get(plan.board_path(number))).form(f"/sprints/{number}/edit")
+    assert form is not None, "no edit form"
+    data = {**form.fields, "goal": "", **fields}
+    return client.post(f"{plan.board_path(number)}/edit", data=data, headers=HTML)
+
+
+class TestEditSprint:
+    def test_an_admin_renames_it_and_moves_its_dates(self, live: LiveServer, alice: Caller) -> None:
+        plan, sprints = _active_plan(live, alice)
+        client = live.browser_for(alice)
+        form = parse_board(client.get(plan.board_path(1))).form("/sprints/1/edit")
+        assert form is not None
+        assert (form.fields["name"], form.fields["version"]) == (
+            "Sprint 1",
+            str(sprints["active"]["version"]),
+        )
+        assert form.fields["starts_on"] == sprints["active"]["starts_on"]
+        edited = _edit(
+            client,
+            plan,
+            1,
+            name="Polish",
+            goal="Ship the board",
+            starts_on="2026-03-02",
+            ends_on="2026-03-13",
+        )
+        assert edited.status_code == 303, edited.text
+        assert edited.headers["location"] == plan.board_path(1) + "?edited=1"
+        sprint = plan.read_sprint(1)
+        assert (sprint["name"], sprint["goal"], sprint["starts_on"], sprint["ends_on"]) == (
+            "Polish",
+            "Ship the board",
+            "2026-03-02",
+            "2026-03-13",
+        )
+        assert sprint["status"] == "active"
+        page = parse_board(client.get(edited.headers["location"]))
+        assert page.text("sprint-notice") == "Sprint 1 saved."
+        assert page.text("sprint-title") == "Sprint 1: Polish"
+
+    @pytest.mark.parametrize(
+        ("fields", "status_code", "message"),
+        [
+            (
+                {"starts_on": "2026-03-10", "ends_on": "2026-03-01"},
+                422,
+                "The start date must be on or before the end date.",
+            ),
+            ({"name": "  "}, 422, "Enter a name of at most 300 characters."),
+            ({"ends_on": "2026-02-30"}, 422, "Enter each date as a day, month and year."),
+        ],
+        ids=["dates-out-of-order", "no-name", "no-such-day"],
+    )
+    def test_refused_values_come_back_as_typed(
+        self,
+        live: LiveServer,
+        alice: Caller,
+        fields: dict[str, str],
+        status_code: int,
+        message: str,
+    ) -> None:
+        plan = _plan(live, alice)
+        before = plan.sprint(1, starts_on="2026-01-05", ends_on="2026-01-16")
+        client = live.browser_for(alice)
+        typed = {"name": "Typed name", **fields}
+        refused = _edit(client, plan, 1, **typed)
+        assert refused.status_code == status_code
+        page = parse_board(refused)
+        assert page.text("sprint-action-error") == (
+            f"Sprint 1 was not changed. {message} Nothing was changed."
+        )
+        assert page.attributes["edit-sprint"].get("open") == ""
+        assert "open" not in page.attributes["start-sprint"]
+        form = page.form("/sprints/1/edit")
+        assert form is not None
+        assert {name: form.fields[name] for name in typed} == typed
+        # The start form keeps its own defaults.
+        start = page.form("/sprints/1/start")
+        assert start is not None
+        assert start.fields["ends_on"] != typed.get("ends_on")
+        assert plan.read_sprint(1) == before
+
+    def test_a_sprint_changed_since_the_page_is_not_overwritten(
+        self, live: LiveServer, alice: Caller
+    ) -> None:
+        plan = _plan(live, alice)
+        plan.sprint(1)
+        client = live.browser_for(alice)
+        form = parse_board(client.get(plan.board_path(1))).form("/sprints/1/edit")
+        assert form is not None
+        changed = alice.client.patch(f"/projects/{plan.key}/sprints/1", json={"name": "Theirs"})
+        assert changed.status_code == 200, changed.text
+        refused = client.post(
+            f"{plan.board_path(1)}/edit", data={**form.fields, "name": "Mine"}, headers=HTML
+        )
+        assert refused.status_code == 409
+        page = parse_board(refused)
+        assert page.text("sprint-action-error") == (
+            "Sprint 1 was not changed. Someone else changed this sprint since you opened the "
+            "page: check it and try again. Nothing was changed."
+        )
+        edit = page.form("/sprints/1/edit")
+        assert edit is not None
+        assert edit.fields["name"] == "Mine"
+        assert plan.read_sprint(1)["name"] == "Theirs"
+
+    def test_a_member_has_no_form_and_is_refused(self, live: LiveServer, alice: Caller) -> None:
+        plan = _plan(live, alice)
+        before = plan.sprint(1)
+        member = live.member(alice, plan.key, "member", name="mo")
+        client = live.browser_for(member)
+        page = client.get(plan.board_path(1))
+        assert parse_board(page).form("/edit") is None
+        refused = client.post(
+            f"{plan.board_path(1)}/edit",
+            data={"csrf_token": csrf_of(page), "name": "Mine", "version": str(before["version"])},
+            headers=HTML,
+        )
+        assert refused.status_code == 403
+        assert plan.read_sprint(1) == before
+
+
 class TestPersian:
     def test_the_forms_and_the_notice_are_in_persian(self, live: LiveServer, alice: Caller) -> None:
         plan, _ = _active_plan(live, alice)

@@ -17,11 +17,12 @@ from plandeck.web.routes import (
     projects,
     signup,
     stories,
+    trash,
 )
 from plandeck.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, signup, admin, projects, board, stories, plans, analytics):
+for _module in (auth, signup, admin, projects, board, stories, trash, plans, analytics):
     router.include_router(_module.router)
 
 

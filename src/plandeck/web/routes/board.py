@@ -12,6 +12,14 @@ action (a conflict, dates out of order) changes nothing and answers with the boa
 its reason beside the forms (409 or 422); a visitor who is not an admin gets the 403 error
 page from the service's check.
 
+Admins edit a sprint's name, goal and dates with the board's "Edit sprint" form
+(``.../sprints/{number}/edit``, with the version the page showed), answered the same way
+(``?edited=1``); a refusal (no name, dates out of order, a sprint changed since) comes back
+with the values as typed.
+
+After a story goes to the trash from its page, its board or the backlog says so
+(``?trashed=ID``, shown only while that story is in the trash) with a link to the trash.
+
 Admins create a sprint with the backlog's form (``.../sprints/new``), answered by a redirect
 to its board; refused values (a number taken, dates out of order, no name) come back in the
 backlog's form with the reason beside the field (409 or 422), and nothing is written.
@@ -33,12 +41,23 @@ from plandeck.analytics.series import SprintWithoutDates
 from plandeck.analytics.service import analytics_service
 from plandeck.auth.deps import AppSettings, DbSession
 from plandeck.errors import Conflict, InvalidInput, StaleVersion
+from plandeck.kit.schemas import InputSchema
 from plandeck.models import Project, Sprint, SprintStatus, StoryStatus
 from plandeck.plans.board_view import SprintBoard, board_view_service
 from plandeck.plans.projects import project_service
-from plandeck.plans.schemas import MAX_INT, SprintComplete, SprintCreate, SprintStart, StoryMove
+from plandeck.plans.schemas import (
+    MAX_INT,
+    SprintComplete,
+    SprintCreate,
+    SprintStart,
+    SprintUpdate,
+    StoryMove,
+    TrashItem,
+    TrashKind,
+)
 from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
+from plandeck.plans.trash import trash_service
 from plandeck.web.charts import BurndownChart
 from plandeck.web.deps import Visitor, WebVisitor, check_csrf
 from plandeck.web.i18n import N_
@@ -65,17 +84,28 @@ FormVisitor = Annotated[Visitor, Depends(_form_visitor)]
 
 
 # What the board says after an action, by the redirect's query parameter, and the sprint
-# status that makes it true (a stale or hand-made URL shows nothing).
-_NOTICES = {"started": SprintStatus.ACTIVE, "completed": SprintStatus.COMPLETED}
+# statuses that make it true (a stale or hand-made URL shows nothing).
+_NOTICES = {
+    "started": {SprintStatus.ACTIVE},
+    "completed": {SprintStatus.COMPLETED},
+    "edited": set(SprintStatus),
+}
+_Action = Literal["start", "complete", "edit"]
+_ACTION_SCHEMAS: dict[_Action, type[InputSchema]] = {
+    "start": SprintStart,
+    "complete": SprintComplete,
+    "edit": SprintUpdate,
+}
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a start or a completion was refused, for the board to say: ``reason`` is one the
-    template words (``other``: it shows ``detail``, the service's own message)."""
+    """Why a start, a completion or an edit was refused, for the board to say: ``reason`` is
+    one the template words (``other``: it shows ``detail``, the service's own message)."""
 
-    action: Literal["start", "complete"]
+    action: _Action
     reason: Literal[
+        "name",
         "date_format",
         "date_order",
         "reload",
@@ -90,7 +120,19 @@ class Refusal:
 
 
 # Why a form was refused before the service saw it.
-_InvalidReason = Literal["date_format", "date_order", "reload", "target"]
+_InvalidReason = Literal["name", "date_format", "date_order", "reload", "target"]
+
+
+async def _trashed_story(
+    request: Request, session: AsyncSession, visitor: Visitor, project: Project
+) -> TrashItem | None:
+    """The story that ``?trashed=ID`` names, while it is in the trash (a stale or hand-made
+    URL shows nothing)."""
+    raw = request.query_params.get("trashed", "")
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    items = await trash_service.list_trash(session, visitor.user, project)
+    return next((i for i in items if i.kind is TrashKind.STORY and i.id == int(raw)), None)
 
 
 async def _render_board(
@@ -117,8 +159,8 @@ async def _render_board(
     notice = next(
         (
             name
-            for name, sprint_status in _NOTICES.items()
-            if request.query_params.get(name) == "1" and board.sprint.sprint.status is sprint_status
+            for name, statuses in _NOTICES.items()
+            if request.query_params.get(name) == "1" and board.sprint.sprint.status in statuses
         ),
         None,
     )
@@ -133,6 +175,7 @@ async def _render_board(
             "notice": None if refusal else notice,
             "refusal": refusal,
             "typed": typed or {},
+            "trashed": await _trashed_story(request, session, visitor, board.project),
         },
         status_code=status_code,
     )
@@ -160,7 +203,13 @@ async def _render_backlog(
     return templates.TemplateResponse(
         request,
         "board/backlog.html",
-        {"backlog": backlog, "visitor": visitor, "typed": typed or {}, "errors": errors or {}},
+        {
+            "backlog": backlog,
+            "visitor": visitor,
+            "typed": typed or {},
+            "errors": errors or {},
+            "trashed": await _trashed_story(request, session, visitor, backlog.project),
+        },
         status_code=status_code,
     )
 
@@ -239,6 +288,8 @@ def _board_after(project_key: str, number: int, notice: str) -> RedirectResponse
 
 def _reason_of_invalid(exc: ValidationError) -> _InvalidReason:
     fields = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+    if "name" in fields:
+        return "name"
     if fields & {"starts_on", "ends_on"}:
         return "date_format"
     if fields:
@@ -254,7 +305,7 @@ async def _refused(
     number: int,
     exc: Conflict | InvalidInput,
     *,
-    action: Literal["start", "complete"],
+    action: _Action,
     typed: dict[str, str],
 ) -> HTMLResponse:
     """The board again, with why the service refused the action. Whatever the service did
@@ -277,8 +328,10 @@ async def _refused(
 
 
 def _reason(
-    exc: Conflict | InvalidInput, board: SprintBoard, action: Literal["start", "complete"]
-) -> Literal["date_order", "stale", "active", "not_planned", "not_active", "target", "other"]:
+    exc: Conflict | InvalidInput, board: SprintBoard, action: _Action
+) -> Literal[
+    "name", "date_order", "stale", "active", "not_planned", "not_active", "target", "other"
+]:
     """The refusal's reason, from the error and the sprint as it is now (the service's
     messages are English sentences; the board words each reason in the page's language)."""
     sprint_status = board.sprint.sprint.status
@@ -286,9 +339,11 @@ def _reason(
         return "stale"
     if isinstance(exc, InvalidInput):
         field = exc.extra.get("field")
-        if field == "starts_on":
-            return "date_order"
+        if field in ("starts_on", "name"):
+            return "date_order" if field == "starts_on" else "name"
         return "target" if field == "carry_over_to" else "other"
+    if action == "edit":
+        return "other"
     if action == "start":
         if sprint_status is not SprintStatus.PLANNED:
             return "not_planned"
@@ -304,20 +359,17 @@ async def _sprint_action(
     key: str,
     number: int,
     *,
-    action: Literal["start", "complete"],
+    action: _Action,
     form: dict[str, Any],
     typed: dict[str, str],
     invalid: Callable[[ValidationError], _InvalidReason],
 ) -> Response:
-    """Start or complete the sprint with the form's values; the board again with the reason
-    when they are malformed or the service refuses, a redirect to it when done."""
+    """Start, complete or edit the sprint with the form's values; the board again with the
+    reason when they are malformed or the service refuses, a redirect to it when done."""
     project = await project_service.get(session, visitor.user, key)
     sprint = await sprint_service.get_by_number(session, visitor.user, project, number)
     try:
-        if action == "start":
-            start = SprintStart.model_validate(form)
-        else:
-            complete = SprintComplete.model_validate(form)
+        data = _ACTION_SCHEMAS[action].model_validate(form)
     except ValidationError as exc:
         return await _render_board(
             request,
@@ -330,15 +382,18 @@ async def _sprint_action(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
     try:
-        if action == "start":
-            await sprint_service.start(session, visitor.user, project, sprint.id, start)
-        else:
-            await sprint_service.complete(session, visitor.user, project, sprint.id, complete)
+        if isinstance(data, SprintStart):
+            await sprint_service.start(session, visitor.user, project, sprint.id, data)
+        elif isinstance(data, SprintComplete):
+            await sprint_service.complete(session, visitor.user, project, sprint.id, data)
+        elif isinstance(data, SprintUpdate):
+            await sprint_service.update(session, visitor.user, project, sprint.id, data)
     except (Conflict, InvalidInput) as exc:
         return await _refused(
             request, session, visitor, key, number, exc, action=action, typed=typed
         )
-    return _board_after(project.key, number, "started" if action == "start" else "completed")
+    notice = {"start": "started", "complete": "completed", "edit": "edited"}[action]
+    return _board_after(project.key, number, notice)
 
 
 @router.post("/projects/{key}/sprints/{number}/start", response_model=None)
@@ -409,6 +464,44 @@ async def complete_sprint(
         form={"carry_over_to": _carry_over_target(carry_over_to), "version": version or None},
         typed={"carry_over_to": carry_over_to or ""},
         invalid=_reason_of_bad_target,
+    )
+
+
+@router.post("/projects/{key}/sprints/{number}/edit", response_model=None)
+async def edit_sprint(
+    request: Request,
+    key: str,
+    number: SprintNumber,
+    session: DbSession,
+    visitor: FormVisitor,
+    name: Annotated[str, Form()] = "",
+    goal: Annotated[str, Form()] = "",
+    starts_on: _Field = None,
+    ends_on: _Field = None,
+    version: _Field = None,
+) -> Response:
+    """Admins: the sprint's name, goal and dates (an empty date clears it)."""
+    return await _sprint_action(
+        request,
+        session,
+        visitor,
+        key,
+        number,
+        action="edit",
+        form={
+            "name": name,
+            "goal": goal.replace("\r\n", "\n"),
+            "starts_on": starts_on or None,
+            "ends_on": ends_on or None,
+            "version": version or None,
+        },
+        typed={
+            "name": name,
+            "goal": goal,
+            "starts_on": starts_on or "",
+            "ends_on": ends_on or "",
+        },
+        invalid=_reason_of_invalid,
     )
 
 

@@ -7,6 +7,10 @@ row alone. A save carries the version the form was rendered from: if someone els
 in between, nothing is written and the form comes back (409) with what the user typed
 beside the current values.
 
+A member moves the story to the trash from its page (``.../delete``, with the version the
+page was rendered from): the answer is a redirect to the board it was on, whose notice names
+it and links to the project's trash; a story changed since stays where it is (409).
+
 ``/projects/{key}/stories/new`` is the form that creates a story (members; the backlog and
 the sprint board link to it with ``?sprint=backlog`` or ``?sprint=N`` preselected). No story
 can be keyed ``new`` (the schemas refuse it, as ``new`` for a project key), and its routes
@@ -40,6 +44,7 @@ from plandeck.plans.schemas import (
     StoryUpdate,
     TaskCreate,
 )
+from plandeck.plans.sprints import sprint_service
 from plandeck.plans.stories import story_service
 from plandeck.plans.story_view import StoryView, story_view_service
 from plandeck.plans.tasks import task_service
@@ -90,6 +95,10 @@ _MESSAGES = {
     "description": N_("The description is not valid."),
     "sprint": N_("Choose the backlog or a planned or active sprint."),
     "version": N_("Reload the page: the form is incomplete."),
+    "stale": N_(
+        "Someone else changed this story since you opened the page: it was not moved to the "
+        "trash. Check it and try again."
+    ),
 }
 _TASK_TEXT_MESSAGE = N_("Enter the task's text.")
 _COMMENT_MESSAGE = N_("Write a comment of at most 20,000 characters.")
@@ -572,3 +581,27 @@ async def delete_comment(comment_id: int, post: StoryPost) -> Response:
     await _check_comment_of(post, comment_id)
     await comment_service.delete(post.session, post.user, post.project, comment_id)
     return post.back("comments")
+
+
+@router.post(_PAGE + "/delete")
+async def trash_story(post: StoryPost) -> Response:
+    """To the trash, unless it changed since the page was rendered; then to the board it was
+    on (its sprint's or the backlog), which names it."""
+    version = _as_int(post.text("version"))
+    if not isinstance(version, int):
+        return await post.page(errors={"delete": _MESSAGES["version"]})
+    try:
+        story = await story_service.delete_by_key(
+            post.session, post.user, post.project, post.story_key, expected_version=version
+        )
+    except StaleVersion:
+        return await post.page(
+            errors={"delete": _MESSAGES["stale"]}, status_code=status.HTTP_409_CONFLICT
+        )
+    project_path = "/projects/" + quote(post.project.key, safe="")
+    if story.sprint_id is None:
+        board = project_path + "/backlog"
+    else:
+        sprint = await sprint_service.get(post.session, post.user, post.project, story.sprint_id)
+        board = f"{project_path}/sprints/{sprint.number}"
+    return RedirectResponse(f"{board}?trashed={story.id}", status_code=status.HTTP_303_SEE_OTHER)
