@@ -352,69 +352,90 @@ def _reason(
     return "not_active" if sprint_status is not SprintStatus.ACTIVE else "target"
 
 
-async def _sprint_action(
-    request: Request,
-    session: AsyncSession,
-    visitor: Visitor,
-    key: str,
-    number: int,
-    *,
-    action: _Action,
-    form: dict[str, Any],
-    typed: dict[str, str],
-    invalid: Callable[[ValidationError], _InvalidReason],
-) -> Response:
-    """Start, complete or edit the sprint with the form's values; the board again with the
-    reason when they are malformed or the service refuses, a redirect to it when done."""
-    project = await project_service.get(session, visitor.user, key)
-    sprint = await sprint_service.get_by_number(session, visitor.user, project, number)
-    try:
-        data = _ACTION_SCHEMAS[action].model_validate(form)
-    except ValidationError as exc:
-        return await _render_board(
-            request,
-            session,
-            visitor,
-            key,
-            number,
-            refusal=Refusal(action, invalid(exc)),
-            typed=typed,
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+@dataclass(frozen=True)
+class _SprintPost:
+    """A form posted to a sprint's board (its CSRF token checked): what the action needs."""
+
+    request: Request
+    session: AsyncSession
+    visitor: Visitor
+    key: str
+    number: int
+
+    async def act(
+        self,
+        action: _Action,
+        *,
+        form: dict[str, Any],
+        typed: dict[str, str],
+        invalid: Callable[[ValidationError], _InvalidReason],
+    ) -> Response:
+        """Start, complete or edit the sprint with the form's values; the board again with the
+        reason when they are malformed or the service refuses, a redirect to it when done."""
+        project = await project_service.get(self.session, self.visitor.user, self.key)
+        sprint = await sprint_service.get_by_number(
+            self.session, self.visitor.user, project, self.number
         )
-    try:
-        if isinstance(data, SprintStart):
-            await sprint_service.start(session, visitor.user, project, sprint.id, data)
-        elif isinstance(data, SprintComplete):
-            await sprint_service.complete(session, visitor.user, project, sprint.id, data)
-        elif isinstance(data, SprintUpdate):
-            await sprint_service.update(session, visitor.user, project, sprint.id, data)
-    except (Conflict, InvalidInput) as exc:
-        return await _refused(
-            request, session, visitor, key, number, exc, action=action, typed=typed
-        )
-    notice = {"start": "started", "complete": "completed", "edit": "edited"}[action]
-    return _board_after(project.key, number, notice)
+        try:
+            data = _ACTION_SCHEMAS[action].model_validate(form)
+        except ValidationError as exc:
+            return await _render_board(
+                self.request,
+                self.session,
+                self.visitor,
+                self.key,
+                self.number,
+                refusal=Refusal(action, invalid(exc)),
+                typed=typed,
+                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            )
+        try:
+            if isinstance(data, SprintStart):
+                await sprint_service.start(
+                    self.session, self.visitor.user, project, sprint.id, data
+                )
+            elif isinstance(data, SprintComplete):
+                await sprint_service.complete(
+                    self.session, self.visitor.user, project, sprint.id, data
+                )
+            elif isinstance(data, SprintUpdate):
+                await sprint_service.update(
+                    self.session, self.visitor.user, project, sprint.id, data
+                )
+        except (Conflict, InvalidInput) as exc:
+            return await _refused(
+                self.request,
+                self.session,
+                self.visitor,
+                self.key,
+                self.number,
+                exc,
+                action=action,
+                typed=typed,
+            )
+        notice = {"start": "started", "complete": "completed", "edit": "edited"}[action]
+        return _board_after(project.key, self.number, notice)
+
+
+async def _sprint_post(
+    request: Request, key: str, number: SprintNumber, session: DbSession, visitor: FormVisitor
+) -> _SprintPost:
+    return _SprintPost(request, session, visitor, key, number)
+
+
+SprintPost = Annotated[_SprintPost, Depends(_sprint_post)]
 
 
 @router.post("/projects/{key}/sprints/{number}/start", response_model=None)
 async def start_sprint(
-    request: Request,
-    key: str,
-    number: SprintNumber,
-    session: DbSession,
-    visitor: FormVisitor,
+    post: SprintPost,
     starts_on: _Field = None,
     ends_on: _Field = None,
     version: _Field = None,
 ) -> Response:
     """Admins: the sprint becomes the active one; an empty date is the service's default."""
-    return await _sprint_action(
-        request,
-        session,
-        visitor,
-        key,
-        number,
-        action="start",
+    return await post.act(
+        "start",
         form={
             "starts_on": starts_on or None,
             "ends_on": ends_on or None,
@@ -445,22 +466,13 @@ def _reason_of_bad_target(exc: ValidationError) -> _InvalidReason:
 
 @router.post("/projects/{key}/sprints/{number}/complete", response_model=None)
 async def complete_sprint(
-    request: Request,
-    key: str,
-    number: SprintNumber,
-    session: DbSession,
-    visitor: FormVisitor,
+    post: SprintPost,
     carry_over_to: _Field = None,
     version: _Field = None,
 ) -> Response:
     """Admins: the active sprint ends today; its unfinished stories go to ``carry_over_to``."""
-    return await _sprint_action(
-        request,
-        session,
-        visitor,
-        key,
-        number,
-        action="complete",
+    return await post.act(
+        "complete",
         form={"carry_over_to": _carry_over_target(carry_over_to), "version": version or None},
         typed={"carry_over_to": carry_over_to or ""},
         invalid=_reason_of_bad_target,
@@ -469,11 +481,7 @@ async def complete_sprint(
 
 @router.post("/projects/{key}/sprints/{number}/edit", response_model=None)
 async def edit_sprint(
-    request: Request,
-    key: str,
-    number: SprintNumber,
-    session: DbSession,
-    visitor: FormVisitor,
+    post: SprintPost,
     name: Annotated[str, Form()] = "",
     goal: Annotated[str, Form()] = "",
     starts_on: _Field = None,
@@ -481,13 +489,8 @@ async def edit_sprint(
     version: _Field = None,
 ) -> Response:
     """Admins: the sprint's name, goal and dates (an empty date clears it)."""
-    return await _sprint_action(
-        request,
-        session,
-        visitor,
-        key,
-        number,
-        action="edit",
+    return await post.act(
+        "edit",
         form={
             "name": name,
             "goal": goal.replace("\r\n", "\n"),
