@@ -58,9 +58,8 @@ from plandeck.models import (
     StoryStatus,
     User,
 )
-from plandeck.models.base import utcnow
 from plandeck.plans.projects import project_service
-from plandeck.plans.sprints import last_completion
+from plandeck.plans.sprints import last_completion, project_today
 
 _SPRINT_COLUMNS = (
     Sprint.id,
@@ -190,8 +189,7 @@ async def _carry_over(session: AsyncSession, sprint_id: int, zone: ZoneInfo) -> 
 
 
 def _today(project: Project, now: datetime | None) -> tuple[ZoneInfo, date]:
-    zone = ZoneInfo(project.timezone)
-    return zone, local_date(now or utcnow(), zone)
+    return ZoneInfo(project.timezone), project_today(project, now)
 
 
 def plan_target(phase_id: int, sprints: Sequence[SprintInfo]) -> PlanTarget | None:

@@ -36,7 +36,13 @@ from plandeck.models import (
 )
 from plandeck.plans.phases import phase_service
 from plandeck.plans.projects import project_service
-from plandeck.plans.sprints import last_completion, planned_end, project_today, sprint_service
+from plandeck.plans.sprints import (
+    last_completion,
+    next_planned,
+    planned_end,
+    project_today,
+    sprint_service,
+)
 from plandeck.plans.stories import story_service
 from plandeck.plans.story_view import MemberChoice
 
@@ -269,15 +275,7 @@ class BoardViewService:
                 else None
             ),
             carry_over_targets=[each for each in others if each.status in PLANNING_STATUSES],
-            # As the service chooses: the next planned sprint by number (``sprints`` are).
-            carry_over_default=next(
-                (
-                    each
-                    for each in others
-                    if each.status is SprintStatus.PLANNED and each.number > sprint.number
-                ),
-                None,
-            ),
+            carry_over_default=next_planned(others, sprint.number),
             carried_over=(
                 await repository.carried_over(sprint)
                 if sprint.status is SprintStatus.COMPLETED

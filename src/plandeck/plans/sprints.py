@@ -10,6 +10,7 @@ as left undone on the last day rather than as scope removed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -208,17 +209,10 @@ class SprintService(NumberedChildService[Sprint]):
         if wanted == "backlog":
             return None
         if wanted is None:
-            return await session.scalar(
-                select(Sprint)
-                .where(
-                    Sprint.project_id == project.id,
-                    Sprint.status == SprintStatus.PLANNED,
-                    Sprint.deleted_at.is_(None),
-                    Sprint.number > sprint.number,
-                )
-                .order_by(Sprint.number)
-                .limit(1)
+            live = await session.scalars(
+                select(Sprint).where(Sprint.project_id == project.id, Sprint.deleted_at.is_(None))
             )
+            return next_planned(live, sprint.number)
         if wanted == sprint.number:
             raise InvalidInput(
                 f"carry_over_to: sprint {wanted} is the one being completed", field="carry_over_to"
@@ -314,6 +308,13 @@ class SprintService(NumberedChildService[Sprint]):
             last = rank_between(last, None)
             _record_move(session, actor, story, None, obj.id)
             story.sprint_id, story.rank = obj.id, last
+
+
+def next_planned(sprints: Iterable[Sprint], after: int) -> Sprint | None:
+    """Where a completion carries its unfinished stories by default: the planned sprint with
+    the lowest number above ``after`` (None: the backlog)."""
+    later = [s for s in sprints if s.status is SprintStatus.PLANNED and s.number > after]
+    return min(later, key=lambda s: s.number, default=None)
 
 
 def project_today(project: Project, now: datetime | None = None) -> date:
